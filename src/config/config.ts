@@ -1,0 +1,89 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ConfigError } from '../errors.js';
+import { BUILTIN_DEFAULTS, MODES, checkOptions, type Mode } from './options.js';
+
+/** Option values that may be set as defaults (everything but `mode`). */
+export type DefaultOptions = Record<string, unknown>;
+
+/** Overrides for all modes, plus per-mode sections: `{ numRetries: 2, thread: { maxConcurrency: 4 } }`. */
+export type ConfigOverrides = DefaultOptions & Partial<Record<Mode, DefaultOptions>>;
+
+function checkDefaults(values: unknown, where: string): DefaultOptions {
+  const checked = checkOptions(values, where);
+  if ('mode' in checked) throw new ConfigError(`'mode' cannot be a default; give it in options()`);
+  return checked;
+}
+
+function splitOverrides(overrides: ConfigOverrides): { all: DefaultOptions; perMode: Partial<Record<Mode, DefaultOptions>> } {
+  if (overrides === null || typeof overrides !== 'object') {
+    throw new ConfigError(`Config overrides must be an object, got ${String(overrides)}`);
+  }
+  const all: Record<string, unknown> = {};
+  const perMode: Partial<Record<Mode, DefaultOptions>> = {};
+  for (const [key, value] of Object.entries(overrides)) {
+    if ((MODES as readonly string[]).includes(key)) perMode[key as Mode] = checkDefaults(value, `${key} config option`);
+    else all[key] = value;
+  }
+  return { all: checkDefaults(all, 'config option'), perMode };
+}
+
+/**
+ * Process-wide defaults for worker options, with per-mode overrides. Options given to `options()`
+ * always win over these.
+ *
+ * ```ts
+ * globalConfig.set({ numRetries: 2, thread: { stopTimeout: 5000 } });
+ * ```
+ */
+export const globalConfig = {
+  defaults: {} as DefaultOptions,
+  modes: {} as Partial<Record<Mode, DefaultOptions>>,
+
+  /** Merges `overrides` into the global defaults (validated first; nothing changes on error). */
+  set(overrides: ConfigOverrides): void {
+    const { all, perMode } = splitOverrides(overrides);
+    Object.assign(this.defaults, all);
+    for (const [mode, values] of Object.entries(perMode)) {
+      this.modes[mode as Mode] = { ...this.modes[mode as Mode], ...values };
+    }
+  },
+
+  /** Back to the built-in defaults. */
+  reset(): void {
+    this.defaults = {};
+    this.modes = {};
+  },
+
+  /** The defaults a worker of `mode` starts from, including any `withConfig` scope. */
+  resolved(mode: Mode): DefaultOptions {
+    const scoped = scopes.getStore();
+    return {
+      ...BUILTIN_DEFAULTS,
+      ...this.defaults,
+      ...this.modes[mode],
+      ...scoped?.all,
+      ...scoped?.perMode[mode],
+    };
+  },
+};
+
+interface Scope {
+  all: DefaultOptions;
+  perMode: Partial<Record<Mode, DefaultOptions>>;
+}
+
+const scopes = new AsyncLocalStorage<Scope>();
+
+/**
+ * Runs `fn` with `overrides` applied to the workers it creates, restoring them after — also when
+ * `fn` throws or rejects. Scopes nest, and concurrent scopes never see each other's overrides.
+ */
+export function withConfig<R>(overrides: ConfigOverrides, fn: () => R): R {
+  const { all, perMode } = splitOverrides(overrides);
+  const outer = scopes.getStore();
+  const merged: Scope = { all: { ...outer?.all, ...all }, perMode: { ...outer?.perMode } };
+  for (const [mode, values] of Object.entries(perMode)) {
+    merged.perMode[mode as Mode] = { ...merged.perMode[mode as Mode], ...values };
+  }
+  return scopes.run(merged, fn);
+}

@@ -1,0 +1,194 @@
+import { CancelledError, TimeoutError } from '../errors.js';
+
+type State = 0 | 1 | 2; // pending, fulfilled, rejected
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
+
+type Listener = { onValue: (v: any) => void; onError: (e: unknown) => void };
+
+/** Options for {@link Future.result} and {@link Future.exception}. */
+export interface WaitOptions {
+  /** Give up waiting after this many ms (the call itself goes on). */
+  timeout?: number;
+}
+
+/**
+ * The pending result of a call. A Future is awaitable (`PromiseLike`), can be inspected without
+ * awaiting (`done`, `cancelled`), waited on with a timeout, and cancelled.
+ *
+ * A Future creates no promise until someone awaits it, so a failed future that nobody looks at never
+ * becomes an unhandled rejection.
+ */
+export class Future<T> implements PromiseLike<T> {
+  private state: State = PENDING;
+  private value: unknown;
+  private listeners: Listener[] | Listener | undefined;
+  private wasCancelled = false;
+  /** @internal set by whoever runs the call, so cancel() can reach it. */
+  canceller?: () => boolean;
+
+  /** A future already resolved with `value`. */
+  static resolved<T>(value: T): Future<T> {
+    const f = new Future<T>();
+    f.resolve(value);
+    return f;
+  }
+
+  /** A future already rejected with `error`. */
+  static rejected<T = never>(error: unknown): Future<T> {
+    const f = new Future<T>();
+    f.reject(error);
+    return f;
+  }
+
+  /** Wraps a promise (or thenable) in a Future. */
+  static from<T>(p: PromiseLike<T> | T): Future<Awaited<T>> {
+    if (p instanceof Future) return p as Future<Awaited<T>>;
+    const f = new Future<Awaited<T>>();
+    Promise.resolve(p).then(
+      (v) => f.resolve(v as Awaited<T>),
+      (e) => f.reject(e),
+    );
+    return f;
+  }
+
+  /** True once the future has a value or an error. */
+  get done(): boolean {
+    return this.state !== PENDING;
+  }
+
+  /** True when {@link cancel} succeeded. */
+  get cancelled(): boolean {
+    return this.wasCancelled;
+  }
+
+  /** @internal */
+  resolve(value: T): void {
+    if (this.state !== PENDING) return;
+    this.state = FULFILLED;
+    this.value = value;
+    this.flush();
+  }
+
+  /** @internal */
+  reject(error: unknown): void {
+    if (this.state !== PENDING) return;
+    this.state = REJECTED;
+    this.value = error;
+    this.flush();
+  }
+
+  /** @internal settles this future the way `source` settles. */
+  follow(source: PromiseLike<T>): void {
+    source.then(
+      (v) => this.resolve(v),
+      (e) => this.reject(e),
+    );
+  }
+
+  /**
+   * Cancels the call: a queued call is dropped, a running one has its `AbortSignal` aborted.
+   * The future rejects with {@link CancelledError}. Returns false when the future was already done.
+   */
+  cancel(): boolean {
+    if (this.state !== PENDING) return false;
+    this.wasCancelled = true;
+    this.canceller?.();
+    this.reject(new CancelledError('Call was cancelled'));
+    return true;
+  }
+
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return new Promise<T>((resolve, reject) => this.subscribe(resolve, reject)).then(onfulfilled, onrejected);
+  }
+
+  /** Same as `Promise.prototype.catch`. */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+
+  /** Same as `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally);
+  }
+
+  /** The value; rejects with the call's error, or {@link TimeoutError} after `timeout` ms. */
+  result(options: WaitOptions = {}): Promise<T> {
+    const timeout = checkTimeout(options.timeout);
+    if (timeout === undefined || this.state !== PENDING) return this.then();
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TimeoutError(`Future did not complete within ${timeout} ms`)),
+        timeout,
+      );
+      this.subscribe(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** The call's error, or undefined when it succeeded; rejects with TimeoutError after `timeout`. */
+  exception(options: WaitOptions = {}): Promise<unknown> {
+    return this.result(options).then(
+      () => undefined,
+      (e) => {
+        if (e instanceof TimeoutError && this.state === PENDING) throw e;
+        return e;
+      },
+    );
+  }
+
+  /** @internal Calls back when settled; immediately (synchronously) if already settled. */
+  subscribe(onValue: (v: T) => void, onError: (e: unknown) => void): void {
+    if (this.state === FULFILLED) return onValue(this.value as T);
+    if (this.state === REJECTED) return onError(this.value);
+    const l = { onValue, onError };
+    if (this.listeners === undefined) this.listeners = l;
+    else if (Array.isArray(this.listeners)) this.listeners.push(l);
+    else this.listeners = [this.listeners, l];
+  }
+
+  private flush(): void {
+    const ls = this.listeners;
+    if (ls === undefined) return;
+    this.listeners = undefined;
+    const fulfilled = this.state === FULFILLED;
+    if (Array.isArray(ls)) {
+      for (const l of ls) fulfilled ? l.onValue(this.value) : l.onError(this.value);
+    } else {
+      fulfilled ? ls.onValue(this.value) : ls.onError(this.value);
+    }
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Future';
+  }
+}
+
+/** True for a {@link Future} or any other thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Future ||
+    value instanceof Promise ||
+    (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as any).then === 'function')
+  );
+}
+
+function checkTimeout(timeout: number | undefined): number | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(`timeout must be a number of ms >= 0, got ${String(timeout)}`);
+  }
+  return timeout;
+}

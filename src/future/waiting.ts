@@ -1,0 +1,208 @@
+/** Waiting on many futures (or promises, or plain values) at once. */
+import { TimeoutError } from '../errors.js';
+import { Future, isThenable } from './future.js';
+import { createProgress, type ProgressOption } from './progress.js';
+
+/** Options of {@link gather}. */
+export interface GatherOptions {
+  /** Put errors in the result instead of rejecting at the first failure. */
+  returnExceptions?: boolean;
+  /** Reject with TimeoutError after this many ms. */
+  timeout?: number;
+  /** A bar on a TTY (`true` or bar options) or a callback `(completed, total, elapsedMs)`. */
+  progress?: ProgressOption;
+}
+
+type GatherValue<T> = T extends PromiseLike<infer U> ? U : T;
+type GatherResult<T, E extends boolean> = E extends true ? GatherValue<T> | unknown : GatherValue<T>;
+
+/**
+ * Waits for every item and returns their values in input order (an array), or under the same keys
+ * (a record). Plain values pass through. The first failure rejects, unless `returnExceptions`.
+ */
+export function gather<const T extends readonly unknown[]>(
+  items: T,
+  options?: GatherOptions & { returnExceptions?: false },
+): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> }>;
+export function gather<const T extends readonly unknown[]>(
+  items: T,
+  options: GatherOptions & { returnExceptions: true },
+): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> | unknown }>;
+export function gather<T extends Record<string, unknown>>(
+  items: T,
+  options?: GatherOptions,
+): Promise<{ [K in keyof T]: GatherResult<T[K], false> }>;
+export function gather(items: unknown, options: GatherOptions = {}): Promise<unknown> {
+  const { keys, values } = entriesOf(items, 'gather');
+  const n = values.length;
+  const out: unknown[] = new Array(n);
+  const progress = createProgress(options.progress, n);
+  return withTimeout(options.timeout, 'gather', (settleOk, settleErr) => {
+    let remaining = n;
+    const finish = () => {
+      progress.close();
+      settleOk(keys ? Object.fromEntries(keys.map((k, i) => [k, out[i]])) : out);
+    };
+    if (n === 0) return finish();
+    values.forEach((item, i) => {
+      onSettle(
+        item,
+        (v) => {
+          out[i] = v;
+          progress.tick();
+          if (--remaining === 0) finish();
+        },
+        (e) => {
+          if (!options.returnExceptions) {
+            progress.close();
+            return settleErr(e);
+          }
+          out[i] = e;
+          progress.tick();
+          if (--remaining === 0) finish();
+        },
+      );
+    });
+  });
+}
+
+/** Options of {@link wait}. */
+export interface WaitManyOptions {
+  /** `'all'` (default), `'first'` (first to finish) or `'first-exception'` (first failure, else all). */
+  returnWhen?: 'all' | 'first' | 'first-exception';
+  /** Return after this many ms with whatever is done (no error). */
+  timeout?: number;
+}
+
+/** Waits until `returnWhen` holds (or the timeout passes) and splits the items into done and not done. */
+export function wait<T>(
+  items: Iterable<T> | Record<string, T>,
+  options: WaitManyOptions = {},
+): Promise<{ done: Set<T>; notDone: Set<T> }> {
+  const { values } = entriesOf(items, 'wait');
+  const returnWhen = options.returnWhen ?? 'all';
+  if (!['all', 'first', 'first-exception'].includes(returnWhen)) {
+    throw new TypeError(`wait: returnWhen must be 'all', 'first' or 'first-exception', got ${String(returnWhen)}`);
+  }
+  const done = new Set<T>();
+  const notDone = new Set<T>(values as T[]);
+  return new Promise((resolve) => {
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      resolve({ done, notDone });
+    };
+    if (options.timeout !== undefined) timer = setTimeout(finish, checkTimeout(options.timeout, 'wait'));
+    if (notDone.size === 0) return finish();
+    for (const item of values as T[]) {
+      const mark = (failed: boolean) => {
+        notDone.delete(item);
+        done.add(item);
+        if (returnWhen === 'first' || (returnWhen === 'first-exception' && failed) || notDone.size === 0) finish();
+      };
+      onSettle(item, () => mark(false), () => mark(true));
+    }
+  });
+}
+
+/** Options of {@link asCompleted}. */
+export interface AsCompletedOptions {
+  /** Throw TimeoutError if the next item takes longer than this many ms from the start. */
+  timeout?: number;
+}
+
+/**
+ * Yields `[indexOrKey, value]` pairs in completion order. A failed item throws its error from the
+ * iterator at its turn.
+ */
+export async function* asCompleted<T>(
+  items: Iterable<T> | Record<string, T>,
+  options: AsCompletedOptions = {},
+): AsyncGenerator<[number | string, Awaited<T>]> {
+  const { keys, values } = entriesOf(items, 'asCompleted');
+  const deadline = options.timeout !== undefined ? performance.now() + checkTimeout(options.timeout, 'asCompleted') : undefined;
+  const ready: { i: number; ok: boolean; v: unknown }[] = [];
+  let wake: (() => void) | undefined;
+  values.forEach((item, i) =>
+    onSettle(
+      item,
+      (v) => {
+        ready.push({ i, ok: true, v });
+        wake?.();
+      },
+      (e) => {
+        ready.push({ i, ok: false, v: e });
+        wake?.();
+      },
+    ),
+  );
+  for (let yielded = 0; yielded < values.length; yielded++) {
+    while (ready.length === 0) {
+      await new Promise<void>((resolve, reject) => {
+        wake = resolve;
+        if (deadline !== undefined) {
+          const t = setTimeout(
+            () => reject(new TimeoutError(`asCompleted: ${values.length - yielded} item(s) not done within ${options.timeout} ms`)),
+            Math.max(0, deadline - performance.now()),
+          );
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        }
+      });
+      wake = undefined;
+    }
+    const next = ready.shift()!;
+    if (!next.ok) throw next.v;
+    yield [keys ? keys[next.i]! : next.i, next.v as Awaited<T>];
+  }
+}
+
+function entriesOf(items: unknown, fn: string): { keys?: string[]; values: unknown[] } {
+  if (items === null || typeof items !== 'object') {
+    throw new TypeError(`${fn}: expected an array, an iterable or a record of futures, got ${items === null ? 'null' : typeof items}`);
+  }
+  if (Symbol.iterator in items) return { values: [...(items as Iterable<unknown>)] };
+  const keys = Object.keys(items);
+  return { keys, values: keys.map((k) => (items as Record<string, unknown>)[k]) };
+}
+
+function onSettle(item: unknown, ok: (v: unknown) => void, err: (e: unknown) => void): void {
+  if (item instanceof Future) item.subscribe(ok, err);
+  else if (isThenable(item)) item.then(ok, err);
+  else ok(item);
+}
+
+function checkTimeout(timeout: number, fn: string): number {
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError(`${fn}: timeout must be a number of ms >= 0, got ${String(timeout)}`);
+  }
+  return timeout;
+}
+
+function withTimeout<T>(
+  timeout: number | undefined,
+  fn: string,
+  body: (ok: (v: T) => void, err: (e: unknown) => void) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    if (timeout !== undefined) {
+      timer = setTimeout(() => reject(new TimeoutError(`${fn}: not done within ${timeout} ms`)), checkTimeout(timeout, fn));
+    }
+    body(
+      (v) => {
+        if (timer) clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        if (timer) clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * concurry — actor-style workers in sync, async, thread and process modes, futures, actor-side
+ * retries with output validation, and exact rate/resource limits.
+ *
+ * @packageDocumentation
+ */
+export { Worker, WorkerBuilder, type WorkerOptions } from './worker/worker.js';
+export type { WorkerHandle, HandleMethods, HandleControls, MaybeFuture } from './worker/types.js';
+export type { HandleStats, MethodStats, StopOptions } from './worker/handle.js';
+export { Future, type WaitOptions } from './future/future.js';
+export { gather, wait, asCompleted, type GatherOptions, type WaitManyOptions, type AsCompletedOptions } from './future/waiting.js';
+export type { ProgressOption, ProgressBarOptions } from './future/progress.js';
+export type { CallContext } from './runtime/context.js';
+export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './runtime/events.js';
+export { globalConfig, withConfig, type ConfigOverrides } from './config/config.js';
+export type { Mode } from './config/options.js';
+export {
+  ConcurryError,
+  ConfigError,
+  CancelledError,
+  WorkerStoppedError,
+  WorkerInitError,
+  TimeoutError,
+  AbortError,
+  WorkerCrashedError,
+  CircuitOpenError,
+  RetryValidationError,
+} from './errors.js';
+export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
+export * from './retry/index.js';
+export * from './limits/index.js';

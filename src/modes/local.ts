@@ -1,0 +1,52 @@
+/**
+ * `sync` and `async` modes: the runtime lives on the caller's thread. `sync` runs each call inline
+ * at call time; `async` queues calls and runs them in order on the event loop.
+ */
+import { WorkerRuntime, type Settler } from '../runtime/runtime.js';
+import type { Transport, TransportCall, TransportInit } from './transport.js';
+import { registerMode } from './registry.js';
+
+class LocalTransport implements Transport {
+  private readonly runtime?: WorkerRuntime;
+  private readonly initError?: unknown;
+  private readonly readyPromise: Promise<void>;
+
+  constructor(init: TransportInit, inline: boolean) {
+    try {
+      this.runtime = new WorkerRuntime(
+        init.workerClass,
+        init.ctorArgs,
+        { ...init.runtimeOptions, inline },
+        { emit: init.onEvent, limits: init.limits, clock: init.clock, random: init.random, budget: init.budget },
+      );
+    } catch (error) {
+      this.initError = error;
+    }
+    this.readyPromise = this.initError ? Promise.reject(this.initError) : Promise.resolve();
+    this.readyPromise.catch(() => {});
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get inFlight(): number {
+    return this.runtime?.pending ?? 0;
+  }
+
+  send(call: TransportCall, settler: Settler): void {
+    if (!this.runtime) return settler.reject(this.initError);
+    this.runtime.submit(call.id, call.method, call.args, settler);
+  }
+
+  cancel(id: number): boolean {
+    return this.runtime?.cancel(id) ?? false;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    await this.runtime?.shutdown(timeoutMs);
+  }
+}
+
+registerMode('sync', (init) => new LocalTransport(init, true));
+registerMode('async', (init) => new LocalTransport(init, false));

@@ -1,0 +1,66 @@
+/**
+ * The seam between a worker handle (caller side) and wherever the instance really lives.
+ *
+ * One call path serves every mode: the handle validates, unwraps futures, and hands each call to a
+ * Transport. The `sync` and `async` transports host a {@link WorkerRuntime} in this thread; the
+ * `thread` and `process` transports host one in a worker thread / child process and speak a small
+ * message protocol to it. The runtime (ordering, concurrency, retries, limits) is the same code in
+ * every mode; only the transport differs.
+ */
+import type { RuntimeEvent } from '../runtime/events.js';
+import type { RuntimeOptions, Settler } from '../runtime/runtime.js';
+import type { LimitsLike } from '../limits/index.js';
+
+/** Everything a transport needs to build the instance. */
+export interface TransportInit {
+  /** The worker class (in-process modes use it directly). */
+  workerClass: new (...args: any[]) => object;
+  /** Where another thread/process can import the class from, when known. */
+  moduleRef?: { url: string; exportName: string };
+  ctorArgs: unknown[];
+  runtimeOptions: RuntimeOptions;
+  /** Receives events raised inside the runtime (retries, validation failures, …). */
+  onEvent: (event: RuntimeEvent) => void;
+  /** Called once if the thread/process dies unexpectedly (after its pending calls were rejected). */
+  onCrash?: (error: Error) => void;
+  /** Limits this worker draws on; remote modes serve them to the worker over their channel. */
+  limits: LimitsLike;
+  /** Index of this worker in its pool (0 for a single worker). */
+  workerIndex: number;
+  /** In-process modes only: injected time and randomness (tests). */
+  clock?: import('../clock.js').Clock;
+  random?: import('../clock.js').RandomSource;
+  /** All resolved worker options (thread/process modes read `module`, etc.). */
+  options: Record<string, unknown>;
+  /** Retry budget shared by the handle's workers. */
+  budget?: import('../retry/index.js').RetryBudgetClient;
+}
+
+/** One call handed to a transport. */
+export interface TransportCall {
+  id: number;
+  method: string;
+  args: unknown[];
+}
+
+/** Builds the transport of one worker instance. */
+export type TransportFactory = (init: TransportInit) => Transport;
+
+export interface Transport {
+  /** Resolves when the instance is constructed; rejects with WorkerInitError when the ctor threw. */
+  ready(): Promise<void>;
+  /**
+   * Runs one call and settles `settler` with its outcome. Calls reach the runtime in the order
+   * `send` is invoked (the transport may batch them).
+   */
+  send(call: TransportCall, settler: Settler): void;
+  /** Drops a queued call (its settler is never called; returns true) or aborts a running one's signal (returns false). */
+  cancel(id: number): boolean;
+  /** Number of calls sent and not yet settled. */
+  readonly inFlight: number;
+  /**
+   * Stops the instance: waits up to `timeoutMs` for running calls, then tears down (terminating a
+   * thread/process). Calls still unsettled afterwards are rejected by the handle.
+   */
+  stop(timeoutMs: number): Promise<void>;
+}

@@ -1,0 +1,339 @@
+/**
+ * The executing side of a worker: holds the instance, runs its calls in submission order (at most
+ * `maxConcurrency` at once), and wraps calls in the retry engine. The same runtime runs in this
+ * thread (sync/async modes), in a worker thread, and in a child process.
+ */
+import { CancelledError, ConfigError, WorkerInitError } from '../errors.js';
+import type { Clock, RandomSource } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { executeWithRetry, resolveRetryPolicies } from '../retry/index.js';
+import type { RetryBudgetClient, RetryContext, RetryPolicy, WorkerRetryOptions } from '../retry/index.js';
+import type { LimitsLike } from '../limits/index.js';
+import { overlappingCallContext, type CallContext } from './context.js';
+import type { RuntimeEvent } from './events.js';
+import { AttemptLimits } from './attempt-limits.js';
+import { publicMethodNames } from './methods.js';
+import { constructWorker } from './construct.js';
+
+/** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
+export interface Settler {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** The cloneable part of a worker's options that the runtime needs. */
+export interface RuntimeOptions {
+  /** Calls allowed to overlap (async methods only); 1 = strict actor order. */
+  maxConcurrency: number;
+  /** Run each call inline at submission (sync mode) instead of queueing. */
+  inline?: boolean;
+  retry?: WorkerRetryOptions;
+}
+
+export interface RuntimeHooks {
+  emit?: (event: RuntimeEvent) => void;
+  limits: LimitsLike;
+  clock?: Clock;
+  random?: RandomSource;
+  budget?: RetryBudgetClient;
+}
+
+interface RunningCall {
+  id: number;
+  method: string;
+  args: unknown[];
+  settler: Settler;
+  controller?: AbortController;
+  abortReason?: unknown;
+  startedAt: number;
+}
+
+const currentCallKey = Symbol.for('concurry.currentCall');
+
+/** Hosts one worker instance. */
+export class WorkerRuntime {
+  readonly instance: object;
+  readonly className: string;
+  private readonly maxConcurrency: number;
+  private readonly inline: boolean;
+  private readonly queue: RunningCall[] = [];
+  private queueHead = 0;
+  private readonly running = new Set<RunningCall>();
+  private readonly originals = new Map<string, (...args: unknown[]) => unknown>();
+  private readonly policyFor: (method: string) => RetryPolicy | undefined;
+  private readonly clock: Clock;
+  private readonly attemptLimits: AttemptLimits;
+  private idleWaiters: (() => void)[] = [];
+
+  /** Constructs the instance; throws {@link WorkerInitError} when the constructor throws. */
+  constructor(
+    workerClass: new (...args: any[]) => object,
+    ctorArgs: unknown[],
+    options: RuntimeOptions,
+    private readonly hooks: RuntimeHooks,
+  ) {
+    this.className = workerClass.name;
+    this.maxConcurrency = options.maxConcurrency;
+    this.inline = options.inline ?? false;
+    this.clock = hooks.clock ?? systemClock;
+    const names = publicMethodNames(workerClass);
+    this.policyFor = options.retry ? resolveRetryPolicies(options.retry, names) : () => undefined;
+    this.attemptLimits = new AttemptLimits(hooks.limits, () => this.currentCallRecord());
+    try {
+      this.instance = constructWorker(workerClass, ctorArgs, this.attemptLimits, this);
+    } catch (error) {
+      throw new WorkerInitError(`${this.className} constructor failed: ${messageOf(error)}`, { cause: error });
+    }
+    for (const name of names) {
+      const fn = (this.instance as any)[name];
+      if (typeof fn !== 'function') continue;
+      this.originals.set(name, fn);
+      // A method calling another public method through `this` gets that method's retry settings.
+      if (this.policyFor(name)) {
+        const runtime = this;
+        Object.defineProperty(this.instance, name, {
+          configurable: true,
+          writable: true,
+          value: function nestedCallWithRetry(...args: unknown[]) {
+            return runtime.runWithPolicy(name, fn, args, runtime.policyFor(name)!, undefined);
+          },
+        });
+      }
+    }
+  }
+
+  /** True when the class has a public method of that name. */
+  hasMethod(name: string): boolean {
+    return this.originals.has(name);
+  }
+
+  /** Calls queued or running. */
+  get pending(): number {
+    return this.running.size + this.queue.length - this.queueHead;
+  }
+
+  /**
+   * Queues a call; its outcome goes to `settler`. Inline runtimes (sync mode) start an idle worker's
+   * call right here, inside the caller's call; the others start queued calls on a microtask, after
+   * the caller's synchronous code, as an event loop would. Either way calls start in submission order.
+   */
+  submit(id: number, method: string, args: unknown[], settler: Settler): void {
+    const call: RunningCall = { id, method, args, settler, startedAt: 0 };
+    if (this.inline && this.running.size < this.maxConcurrency && this.queueHead === this.queue.length) {
+      this.start(call);
+      return;
+    }
+    this.queue.push(call);
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(this.scheduledPump);
+    }
+  }
+
+  private pumpScheduled = false;
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  /** Drops a queued call (true) or aborts a running one's signal (false). */
+  cancel(id: number, reason: unknown = new CancelledError('Call was cancelled')): boolean {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      if (this.queue[i]!.id === id) {
+        this.queue.splice(i, 1);
+        return true;
+      }
+    }
+    for (const call of this.running) {
+      if (call.id === id) {
+        abortCall(call, reason);
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Rejects every queued call with CancelledError and aborts the running ones' signals; resolves
+   * when no call is running or after `timeoutMs`, whichever is first.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const queued = this.queue.splice(this.queueHead);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    for (const call of queued) call.settler.reject(new CancelledError('Worker stopped before the call ran'));
+    if (this.running.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const call of this.running) abortCall(call, new CancelledError('Worker stopped while the call was running'));
+        resolve();
+      }, timeoutMs);
+      timer.unref?.();
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The context of the call running now (see {@link CallContext}). */
+  currentContext(): CallContext | undefined {
+    if (this.maxConcurrency > 1) {
+      const ctx = overlappingCallContext.getStore();
+      if (ctx) return ctx;
+    }
+    return (this as any)[currentCallKey] as CallContext | undefined;
+  }
+
+  private currentCallRecord(): CallContext | undefined {
+    return this.currentContext();
+  }
+
+  private start(call: RunningCall): void {
+    this.running.add(call);
+    call.startedAt = this.clock.now();
+    let out: unknown;
+    try {
+      out = this.execute(call);
+    } catch (error) {
+      this.finish(call, true, error);
+      return;
+    }
+    if (out instanceof Promise || (out !== null && typeof out === 'object' && typeof (out as any).then === 'function')) {
+      (out as PromiseLike<unknown>).then(
+        (v) => this.finish(call, false, v),
+        (e) => this.finish(call, true, e),
+      );
+    } else {
+      this.finish(call, false, out);
+    }
+  }
+
+  private execute(call: RunningCall): unknown {
+    const fn = this.originals.get(call.method);
+    if (!fn) throw unknownMethod(this.className, call.method, [...this.originals.keys()]);
+    const policy = this.policyFor(call.method);
+    if (policy) return this.runWithPolicy(call.method, fn, call.args, policy, call);
+    const ctx = plainContext(this, call);
+    if (this.maxConcurrency > 1) return overlappingCallContext.run(ctx, () => this.invokeTracked(fn, call.args, ctx));
+    (this as any)[currentCallKey] = ctx;
+    return this.invokeTracked(fn, call.args, ctx);
+  }
+
+  /** Runs the method and releases whatever limits it forgot to release, once it settles. */
+  private invokeTracked(fn: (...a: unknown[]) => unknown, args: unknown[], ctx: CallContext): unknown {
+    if (!this.attemptLimits.used) return fn.apply(this.instance, args);
+    const out = this.attemptLimits.track(ctx, () => fn.apply(this.instance, args));
+    return out;
+  }
+
+  private runWithPolicy(
+    method: string,
+    fn: (...a: unknown[]) => unknown,
+    args: unknown[],
+    policy: RetryPolicy,
+    call: RunningCall | undefined,
+  ): Promise<unknown> {
+    const outer = this.currentContext();
+    const signal = call ? signalOf(call) : outer?.signal;
+    return executeWithRetry(
+      (rctx: RetryContext) => {
+        const ctx = rctx as unknown as CallContext;
+        if (this.maxConcurrency > 1) return overlappingCallContext.run(ctx, () => this.attemptLimits.track(ctx, () => fn.apply(this.instance, args)));
+        (this as any)[currentCallKey] = ctx;
+        return this.attemptLimits.track(ctx, () => fn.apply(this.instance, args));
+      },
+      policy,
+      {
+        clock: this.hooks.clock,
+        random: this.hooks.random,
+        methodName: method,
+        args,
+        workerClass: this.className,
+        signal,
+        emit: this.hooks.emit,
+        budget: this.hooks.budget,
+        afterAttempt: (rctx) => this.attemptLimits.releaseFor(rctx as unknown as CallContext),
+      },
+    );
+  }
+
+  private finish(call: RunningCall, failed: boolean, value: unknown): void {
+    if (!this.running.delete(call)) return;
+    if ((this as any)[currentCallKey]?.__call === call) (this as any)[currentCallKey] = undefined;
+    if (failed) call.settler.reject(value);
+    else call.settler.resolve(value);
+    this.pump();
+  }
+
+  private pumping = false;
+
+  /** Starts queued calls while slots are free. A loop, not recursion: sync calls finish inside start(). */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running.size < this.maxConcurrency && this.queueHead < this.queue.length) {
+        const next = this.queue[this.queueHead]!;
+        this.queue[this.queueHead++] = undefined as never;
+        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+          this.queue.splice(0, this.queueHead);
+          this.queueHead = 0;
+        }
+        this.start(next);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.queueHead === this.queue.length && this.queueHead > 0) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+    if (this.running.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+function signalOf(call: RunningCall): AbortSignal {
+  if (!call.controller) {
+    call.controller = new AbortController();
+    if (call.abortReason !== undefined) call.controller.abort(call.abortReason);
+  }
+  return call.controller.signal;
+}
+
+function abortCall(call: RunningCall, reason: unknown): void {
+  if (call.controller) call.controller.abort(reason);
+  else call.abortReason = reason;
+}
+
+/** A context built only when the method asks for it: most calls never do. */
+function plainContext(runtime: WorkerRuntime, call: RunningCall): CallContext {
+  return {
+    __call: call,
+    methodName: call.method,
+    args: call.args,
+    workerClass: runtime.className,
+    attempt: 1,
+    get elapsedMs() {
+      return performance.now() - call.startedAt;
+    },
+    get signal() {
+      return signalOf(call);
+    },
+    validationErrors: [],
+  } as CallContext;
+}
+
+export function unknownMethod(className: string, method: string, known: string[]): TypeError {
+  return new ConfigError(
+    `${className} has no public method '${method}'; its methods are: ${known.length ? known.join(', ') : '(none)'}`,
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,183 @@
+import { ConfigError, WorkerInitError } from '../errors.js';
+import { globalConfig } from '../config/config.js';
+import { checkOptions, RETRY_OPTION_NAMES, type Mode } from '../config/options.js';
+import { configError } from '../config/validate.js';
+import type { CallContext } from '../runtime/context.js';
+import { takeConstructionSlot, runtimeKey } from '../runtime/construct.js';
+import { publicMethodNames } from '../runtime/methods.js';
+import type { WorkerRuntime } from '../runtime/runtime.js';
+import { transportFactory } from '../modes/registry.js';
+import '../modes/local.js';
+import { resolveRetryPolicies, RetryBudget, type WorkerRetryOptions } from '../retry/index.js';
+import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
+import { toLimits } from './limits-option.js';
+import type { Clock, RandomSource } from '../clock.js';
+import { HandleCore } from './handle.js';
+import type { WorkerHandle } from './types.js';
+
+const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'then'];
+
+/** Options accepted by `Worker.options()`. */
+export interface WorkerOptions extends WorkerRetryOptions {
+  /** Where the worker runs: `'sync' | 'async' | 'thread' | 'process'`. Required. */
+  mode: Mode;
+  /** Calls allowed to overlap (async methods); default 1 = strict actor order. */
+  maxConcurrency?: number;
+  /** Await futures found in arguments before sending a call; default true. */
+  unwrapFutures?: boolean;
+  /** Default `stop()` timeout, ms; default 30000. */
+  stopTimeout?: number;
+  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet or a LimitPool). */
+  limits?: unknown;
+  /** Injected clock (tests). In-process modes only. */
+  clock?: Clock;
+  /** Injected randomness (tests). In-process modes only. */
+  random?: RandomSource;
+  /** Module URL of the class for thread/process modes, when it can't be found automatically. */
+  module?: string;
+  [option: string]: unknown;
+}
+
+type WorkerClass<W extends object = object> = new (...args: any[]) => W;
+
+/**
+ * Base class of actor-style workers. Subclass it, then build instances with
+ * `MyWorker.options({ mode }).init(...args)`.
+ */
+export class Worker {
+  /** The limits this worker's methods draw on (an empty set, which never blocks, when none were given). */
+  declare readonly limits: LimitsLike;
+
+  constructor() {
+    const slot = takeConstructionSlot();
+    Object.defineProperty(this, 'limits', { value: slot?.limits ?? emptyLimitSet(), enumerable: false, configurable: true });
+    if (slot) Object.defineProperty(this, runtimeKey, { value: slot.runtime, enumerable: false });
+  }
+
+  /**
+   * The running call's context: attempt number, elapsed time, `AbortSignal`, and the reasons earlier
+   * outputs were rejected. Read it at the start of a method (with `maxConcurrency` > 1 it follows
+   * the async chain).
+   */
+  get context(): CallContext {
+    const runtime = (this as any)[runtimeKey] as WorkerRuntime | undefined;
+    const ctx = runtime?.currentContext();
+    if (!ctx) throw new ConfigError('this.context is only available inside a worker method call');
+    return ctx;
+  }
+
+  /** Starts configuring workers of this class. Bad options throw ConfigError here. */
+  static options<C extends WorkerClass>(this: C, options: WorkerOptions): WorkerBuilder<C> {
+    return new WorkerBuilder(this, options);
+  }
+}
+Object.defineProperty(Worker, Symbol.for('concurry.WorkerBase'), { value: true });
+
+/** Options checked and merged with defaults; what `init()` builds from. */
+export interface ResolvedWorkerOptions extends Record<string, unknown> {
+  mode: Mode;
+  maxConcurrency: number;
+  unwrapFutures: boolean;
+  stopTimeout: number;
+}
+
+/** Built by `Worker.options()`; `init()` creates workers. */
+export class WorkerBuilder<C extends WorkerClass> {
+  readonly resolved: ResolvedWorkerOptions;
+  private readonly methods: string[];
+
+  constructor(
+    readonly workerClass: C,
+    options: WorkerOptions,
+  ) {
+    if (typeof workerClass !== 'function') throw new ConfigError('options() must be called on a worker class');
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigError(`options() takes an object with at least { mode }, got ${String(options)}`);
+    }
+    if (options.mode === undefined) {
+      throw configError('mode', undefined, "one of 'sync', 'async', 'thread', 'process' (mode is required)");
+    }
+    const explicit = checkOptions(options);
+    const mode = explicit.mode as Mode;
+    if (!transportFactory(mode)) {
+      throw new ConfigError(`Mode '${mode}' is not available: import 'concurry' (not a deep path) so every mode registers`);
+    }
+    this.resolved = { ...globalConfig.resolved(mode), ...explicit } as ResolvedWorkerOptions;
+    this.methods = publicMethodNames(workerClass);
+    for (const name of this.methods) {
+      if (RESERVED_METHODS.includes(name)) {
+        throw new ConfigError(
+          `${workerClass.name} defines a method named '${name}', which handles reserve (${RESERVED_METHODS.join(', ')}); rename it`,
+        );
+      }
+    }
+    // Fail fast on retry options (unknown method names, ranges), before any worker exists.
+    resolveRetryPolicies(retryOptionsOf(this.resolved), this.methods);
+    if (this.resolved.limits !== undefined) toLimits(this.resolved.limits);
+  }
+
+  /** Creates the worker (or pool) and returns its handle at once; construction errors surface from `ready()` and every call. */
+  init(...ctorArgs: ConstructorParameters<C>): WorkerHandle<InstanceType<C>> {
+    const o = this.resolved;
+    const limits = o.limits === undefined ? emptyLimitSet() : toLimits(o.limits);
+    const retry = retryOptionsOf(o);
+    const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget as any, o.clock as Clock | undefined) : undefined;
+    let core!: HandleCore;
+    const transport = transportFactory(o.mode)!({
+      workerClass: this.workerClass,
+      moduleRef: undefined,
+      ctorArgs,
+      runtimeOptions: { maxConcurrency: o.maxConcurrency, retry },
+      onEvent: (e) => core.onEvent(e),
+      limits,
+      workerIndex: 0,
+      clock: o.clock as Clock | undefined,
+      random: o.random as RandomSource | undefined,
+      budget,
+      options: o,
+    });
+    core = new HandleCore(this.workerClass.name, this.methods, transport, o.unwrapFutures, o.stopTimeout);
+    return makeHandle(core) as WorkerHandle<InstanceType<C>>;
+  }
+}
+
+function retryOptionsOf(o: Record<string, unknown>): WorkerRetryOptions {
+  const out: Record<string, unknown> = {};
+  for (const name of RETRY_OPTION_NAMES) if (o[name] !== undefined) out[name] = o[name];
+  return out as WorkerRetryOptions;
+}
+
+/**
+ * The handle object: one own property per method (fast to call), controls, and a prototype that
+ * turns a call of a method the class doesn't have into a clear error.
+ */
+export function makeHandle(core: HandleCore): object {
+  const handle: Record<string | symbol, unknown> = Object.create(missingMethodTrap(core));
+  for (const name of core.methodNames) {
+    handle[name] = (...args: unknown[]) => core.call(name, args);
+  }
+  handle.ready = () => core.ready();
+  handle.stop = (options?: { timeout?: number }) => core.stop(options);
+  handle.on = (type: any, fn: any) => core.on(type, fn);
+  handle.off = (type: any, fn: any) => core.off(type, fn);
+  handle.stats = () => core.stats();
+  handle[Symbol.asyncDispose] = () => core.stop();
+  return handle;
+}
+
+function missingMethodTrap(core: HandleCore): object {
+  return new Proxy(Object.prototype, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'symbol' || prop in target || prop === 'then' || prop === 'toJSON') {
+        return Reflect.get(target, prop, receiver);
+      }
+      return () => {
+        throw new TypeError(
+          `${core.className} has no public method '${prop}'; its methods are: ${core.methodNames.join(', ') || '(none)'}`,
+        );
+      };
+    },
+  });
+}
+
+export { WorkerInitError };
