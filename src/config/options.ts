@@ -42,6 +42,10 @@ const CHECKERS: Record<string, Checker> = {
     if (typeof v !== 'string' || v.length === 0) throw configError('module', v, 'a module URL or path (import.meta.url)');
     return v;
   },
+  maxWorkers: (v) => checkInteger('maxWorkers', v, 1),
+  loadBalancing: (v) => checkOneOf('loadBalancing', v, ['round-robin', 'least-active', 'least-total', 'random']),
+  onDemand: (v) => checkBoolean('onDemand', v),
+  maxQueuedTasks: (v) => checkInteger('maxQueuedTasks', v, 1),
   ...Object.fromEntries(RETRY_OPTION_NAMES.map((n) => [n, (v: unknown) => v])),
 };
 
@@ -50,6 +54,9 @@ export const BUILTIN_DEFAULTS = {
   maxConcurrency: 1,
   unwrapFutures: true,
   stopTimeout: 30_000,
+  maxWorkers: 1,
+  loadBalancing: 'round-robin',
+  onDemand: false,
 } as const;
 
 export function knownOptionNames(): string[] {

@@ -31,6 +31,8 @@ export interface HandleStats {
   /** Calls submitted and not yet settled. */
   pending: number;
   stopped: boolean;
+  /** Per-worker load and balancer state, for pools. */
+  pool?: import('../pool/pool-transport.js').PoolStats;
 }
 
 /** Options of `stop()`. */
@@ -144,7 +146,8 @@ export class HandleCore {
     for (const [name, s] of this.methodStats) {
       methods[name] = { ...s, attempts: s.successes + s.failures + s.retries };
     }
-    return { methods, pending: this.pending.size, stopped: this.stopped };
+    const pool = (this.transport as { stats?: () => HandleStats['pool'] }).stats?.();
+    return { methods, pending: this.pending.size, stopped: this.stopped, ...(pool ? { pool } : {}) };
   }
 
   ready(): Promise<void> {

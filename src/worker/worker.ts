@@ -13,6 +13,9 @@ import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { toLimits } from './limits-option.js';
 import type { Clock, RandomSource } from '../clock.js';
 import { HandleCore } from './handle.js';
+import type { Transport, TransportInit } from '../modes/transport.js';
+import { PoolTransport } from '../pool/pool-transport.js';
+import type { LoadBalancing } from '../pool/balancers.js';
 import type { WorkerHandle } from './types.js';
 
 const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'then'];
@@ -35,6 +38,14 @@ export interface WorkerOptions extends WorkerRetryOptions {
   random?: RandomSource;
   /** Module URL of the class for thread/process modes, when it can't be found automatically. */
   module?: string;
+  /** Workers in the pool; > 1 builds a pool with the same handle API. Default 1. */
+  maxWorkers?: number;
+  /** How a pool picks a worker: 'round-robin' (default), 'least-active', 'least-total', 'random'. */
+  loadBalancing?: LoadBalancing;
+  /** Start a fresh worker per call (at most maxWorkers at once), torn down after. */
+  onDemand?: boolean;
+  /** Calls in flight per worker; extra calls wait in the pool's FIFO. Default: unbounded (process mode: 100). */
+  maxQueuedTasks?: number;
   [option: string]: unknown;
 }
 
@@ -116,6 +127,22 @@ export class WorkerBuilder<C extends WorkerClass> {
     if (this.resolved.limits !== undefined) toLimits(this.resolved.limits);
   }
 
+  /** One worker's transport, or a pool of them when `maxWorkers > 1` or `onDemand`. */
+  private buildTransport(init: TransportInit, retry: WorkerRetryOptions): Transport {
+    const o = this.resolved;
+    const factory = transportFactory(o.mode)!;
+    const maxWorkers = o.maxWorkers as number;
+    if (maxWorkers <= 1 && !o.onDemand) return factory(init);
+    const policies = resolveRetryPolicies(retry, this.methods);
+    return new PoolTransport(init, factory, {
+      maxWorkers,
+      loadBalancing: o.loadBalancing as LoadBalancing,
+      onDemand: o.onDemand as boolean,
+      maxQueuedTasks: (o.maxQueuedTasks as number | undefined) ?? DEFAULT_MAX_QUEUED_TASKS[o.mode] ?? Infinity,
+      crashRetriesFor: (method) => (policies(method) as { numRetries?: number } | undefined)?.numRetries ?? 0,
+    });
+  }
+
   /** Creates the worker (or pool) and returns its handle at once; construction errors surface from `ready()` and every call. */
   init(...ctorArgs: ConstructorParameters<C>): WorkerHandle<InstanceType<C>> {
     const o = this.resolved;
@@ -123,7 +150,7 @@ export class WorkerBuilder<C extends WorkerClass> {
     const retry = retryOptionsOf(o);
     const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget as any, o.clock as Clock | undefined) : undefined;
     let core!: HandleCore;
-    const transport = transportFactory(o.mode)!({
+    const transport = this.buildTransport({
       workerClass: this.workerClass,
       moduleRef: undefined,
       ctorArgs,
@@ -135,11 +162,14 @@ export class WorkerBuilder<C extends WorkerClass> {
       random: o.random as RandomSource | undefined,
       budget,
       options: o,
-    });
+    }, retry);
     core = new HandleCore(this.workerClass.name, this.methods, transport, o.unwrapFutures, o.stopTimeout);
     return makeHandle(core) as WorkerHandle<InstanceType<C>>;
   }
 }
+
+/** Default calls in flight per process worker (IPC buffers grow otherwise); unbounded elsewhere. */
+const DEFAULT_MAX_QUEUED_TASKS: Partial<Record<Mode, number>> = { process: 100 };
 
 function retryOptionsOf(o: Record<string, unknown>): WorkerRetryOptions {
   const out: Record<string, unknown> = {};

@@ -1,0 +1,291 @@
+/**
+ * A pool is a Transport made of member transports, so the handle and its call path are the same
+ * for one worker and for many. The pool balances calls over members, bounds calls in flight per
+ * member (`maxQueuedTasks`, extra calls wait in one FIFO), starts a worker per call in on-demand
+ * mode, and replaces members that die — re-sending the calls that never started and, within the
+ * method's `numRetries`, the ones that were running.
+ */
+import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.js';
+import type { Settler } from '../runtime/runtime.js';
+import type { Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
+import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
+
+/** Pool settings, already validated. */
+export interface PoolSettings {
+  maxWorkers: number;
+  loadBalancing: LoadBalancing;
+  onDemand: boolean;
+  /** Calls in flight per worker; Infinity = unbounded. */
+  maxQueuedTasks: number;
+  /** Re-sends allowed for a call that was running on a worker that died (the method's numRetries). */
+  crashRetriesFor: (method: string) => number;
+  /** Consecutive failed constructions after which the pool gives up instead of respawning. */
+  maxConsecutiveInitFailures?: number;
+}
+
+/** Per-worker numbers in `stats().pool.workers`. */
+export interface PoolWorkerStats {
+  index: number;
+  active: number;
+  dispatched: number;
+  completed: number;
+  failed: number;
+  replacements: number;
+}
+
+/** What `handle.stats().pool` reports. */
+export interface PoolStats {
+  workers: PoolWorkerStats[];
+  /** Calls waiting in the pool's FIFO for a free slot. */
+  queued: number;
+  dispatched: number;
+  onDemand: boolean;
+  balancer: Record<string, unknown>;
+}
+
+class Member implements WorkerLoad {
+  active = 0;
+  dispatched = 0;
+  completed = 0;
+  failed = 0;
+  replacements = 0;
+  dead = false;
+  /** Calls in flight on this member, in send order (the prefix may be running). */
+  readonly inFlight = new Set<PoolCall>();
+
+  constructor(
+    readonly index: number,
+    public transport: Transport,
+  ) {}
+}
+
+/** One call's journey through the pool; it is the settler its member transport sees. */
+class PoolCall implements Settler {
+  member?: Member;
+  /** The member transport the call was last sent to. */
+  sentTo?: Transport;
+  /** Position among its transport's in-flight calls when that transport crashed. */
+  crashRank?: number;
+  crashResends = 0;
+
+  constructor(
+    readonly pool: PoolTransport,
+    readonly call: TransportCall,
+    readonly settler: Settler,
+  ) {}
+
+  resolve(value: unknown): void {
+    this.pool.settled(this, false, value);
+  }
+
+  reject(error: unknown): void {
+    this.pool.settled(this, true, error);
+  }
+}
+
+export class PoolTransport implements Transport {
+  private readonly members: Member[] = [];
+  private readonly waiting: PoolCall[] = [];
+  private readonly byId = new Map<number, PoolCall>();
+  private readonly balancer: Balancer;
+  private dispatched = 0;
+  private stopping = false;
+  private broken?: Error;
+  private consecutiveInitFailures = 0;
+  private readonly readyPromise: Promise<void>;
+  private onDemandCounter = 0;
+
+  constructor(
+    private readonly init: TransportInit,
+    private readonly makeMember: TransportFactory,
+    private readonly settings: PoolSettings,
+  ) {
+    this.balancer = createBalancer(settings.loadBalancing, init.random);
+    if (settings.onDemand) {
+      this.readyPromise = Promise.resolve();
+    } else {
+      for (let i = 0; i < settings.maxWorkers; i++) this.members.push(new Member(i, this.spawn(i)));
+      this.readyPromise = Promise.all(this.members.map((m) => m.transport.ready())).then(() => undefined);
+      this.readyPromise.catch(() => {});
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get inFlight(): number {
+    return this.byId.size;
+  }
+
+  send(call: TransportCall, settler: Settler): void {
+    if (this.broken) return settler.reject(this.broken);
+    const pc = new PoolCall(this, call, settler);
+    this.byId.set(call.id, pc);
+    if (this.waiting.length > 0 || !this.dispatch(pc)) this.waiting.push(pc);
+  }
+
+  cancel(id: number): boolean {
+    const pc = this.byId.get(id);
+    if (!pc) return false;
+    const i = this.waiting.indexOf(pc);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      this.byId.delete(id);
+      return true;
+    }
+    return pc.member ? pc.member.transport.cancel(id) : false;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    for (const pc of this.waiting.splice(0)) {
+      this.byId.delete(pc.call.id);
+      pc.settler.reject(new CancelledError('Pool stopped before the call was sent'));
+    }
+    await Promise.all(this.members.map((m) => m.transport.stop(timeoutMs)));
+  }
+
+  stats(): PoolStats {
+    return {
+      workers: this.members.map((m) => ({
+        index: m.index,
+        active: m.active,
+        dispatched: m.dispatched,
+        completed: m.completed,
+        failed: m.failed,
+        replacements: m.replacements,
+      })),
+      queued: this.waiting.length,
+      dispatched: this.dispatched,
+      onDemand: this.settings.onDemand,
+      balancer: this.balancer.stats(),
+    };
+  }
+
+  /** @internal a member settled one of our calls. */
+  settled(pc: PoolCall, failed: boolean, value: unknown): void {
+    const member = pc.member;
+    if (!member || !member.inFlight.has(pc)) return;
+    if (failed && value instanceof WorkerCrashedError && pc.crashRank === undefined) this.rankCrashedCalls(member, pc.sentTo!);
+    member.inFlight.delete(pc);
+    member.active--;
+    if (failed && value instanceof WorkerCrashedError && this.resendAfterCrash(pc, member)) return;
+    if (failed) member.failed++;
+    else member.completed++;
+    this.byId.delete(pc.call.id);
+    if (this.settings.onDemand) this.retireOnDemand(member);
+    if (failed) pc.settler.reject(value);
+    else pc.settler.resolve(value);
+    this.drain();
+  }
+
+  private spawn(index: number): Transport {
+    return this.makeMember({
+      ...this.init,
+      workerIndex: index,
+      onCrash: (error) => this.onMemberCrash(index, error),
+    });
+  }
+
+  /** Sends `pc` to a member with a free slot; false when every member is full. */
+  private dispatch(pc: PoolCall): boolean {
+    let member: Member | undefined;
+    if (this.settings.onDemand) {
+      if (this.members.length >= this.settings.maxWorkers) return false;
+      const index = this.onDemandCounter++;
+      member = new Member(index, this.spawn(index));
+      this.members.push(member);
+    } else {
+      const eligible: number[] = [];
+      for (const m of this.members) if (!m.dead && m.active < this.settings.maxQueuedTasks) eligible.push(m.index);
+      if (eligible.length === 0) return false;
+      member = this.members[this.balancer.select(this.members, eligible)]!;
+    }
+    pc.member = member;
+    member.active++;
+    member.dispatched++;
+    this.dispatched++;
+    member.inFlight.add(pc);
+    pc.sentTo = member.transport;
+    pc.crashRank = undefined;
+    member.transport.send(pc.call, pc);
+    return true;
+  }
+
+  private drain(): void {
+    while (this.waiting.length > 0 && !this.stopping) {
+      if (!this.dispatch(this.waiting[0]!)) return;
+      this.waiting.shift();
+    }
+  }
+
+  /**
+   * A crashed member rejects its in-flight calls with WorkerCrashedError. Calls that cannot have
+   * started yet (behind the first `maxConcurrency` in send order) go to live workers as if new;
+   * a call that may have been running is re-sent only within its method's numRetries.
+   */
+  private resendAfterCrash(pc: PoolCall, member: Member): boolean {
+    if (this.stopping || this.broken) return false;
+    const mayHaveRun = (pc.crashRank ?? 0) < this.init.runtimeOptions.maxConcurrency;
+    if (mayHaveRun) {
+      if (pc.crashResends >= this.settings.crashRetriesFor(pc.call.method)) return false;
+      pc.crashResends++;
+    }
+    member.failed++;
+    pc.member = undefined;
+    this.waiting.unshift(pc);
+    queueMicrotask(() => this.drain());
+    return true;
+  }
+
+  /**
+   * Calls start in send order, so of a crashed transport's in-flight calls only the first
+   * `maxConcurrency` can have been running; rank them once, at the first crash rejection.
+   */
+  private rankCrashedCalls(member: Member, transport: Transport): void {
+    let rank = 0;
+    for (const call of member.inFlight) if (call.sentTo === transport) call.crashRank = rank++;
+  }
+
+  private onMemberCrash(index: number, _error: Error): void {
+    const member = this.members.find((m) => m.index === index);
+    if (!member || this.stopping) return;
+    if (this.settings.onDemand) {
+      member.dead = true;
+      return;
+    }
+    member.replacements++;
+    member.transport = this.spawn(index);
+    member.transport.ready().then(
+      () => {
+        this.consecutiveInitFailures = 0;
+        this.drain();
+      },
+      (error) => this.onReplacementInitFailure(member, error),
+    );
+  }
+
+  private onReplacementInitFailure(member: Member, error: unknown): void {
+    this.consecutiveInitFailures++;
+    if (this.consecutiveInitFailures >= (this.settings.maxConsecutiveInitFailures ?? 3)) {
+      this.broken =
+        error instanceof WorkerInitError
+          ? error
+          : new WorkerInitError(`Pool gave up replacing crashed workers: ${String(error)}`, { cause: error });
+      for (const pc of this.waiting.splice(0)) {
+        this.byId.delete(pc.call.id);
+        pc.settler.reject(this.broken);
+      }
+      return;
+    }
+    member.dead = true;
+  }
+
+  private retireOnDemand(member: Member): void {
+    if (member.inFlight.size > 0) return;
+    const i = this.members.indexOf(member);
+    if (i >= 0) this.members.splice(i, 1);
+    void member.transport.stop(0);
+  }
+}
