@@ -29,3 +29,7 @@ export {
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
 export * from './retry/index.js';
 export * from './limits/index.js';
+export { TaskWorker, TaskWorkerBuilder, task, type TaskWorkerHandle, type TaskFunctionHandle, type ModuleFunctionRef } from './task/task-worker.js';
+export { MapRun, type MapOptions } from './task/map.js';
+export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
+export type { LoadBalancing } from './pool/balancers.js';

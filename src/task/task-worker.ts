@@ -1,0 +1,130 @@
+/**
+ * TaskWorker: a worker that runs the functions you give it. `submit(fn, ...args)` runs one call;
+ * `map(fn, ...iterables)` streams many. In thread and process modes a function travels by its
+ * source text (it must not use variables from its enclosing scope), or as a module reference
+ * `{ module: import.meta.url, export: 'name' }`.
+ */
+import { ConfigError } from '../errors.js';
+import { Future } from '../future/future.js';
+import { Worker, WorkerBuilder, type WorkerOptions } from '../worker/worker.js';
+import type { HandleControls } from '../worker/types.js';
+import { MapRun, isIterableInput, type MapOptions } from './map.js';
+import { toPortableFunction, toCallable, isPortableFunction, type PortableFunction } from './portable.js';
+
+/** A function to run, or a reference to an exported function (works in every mode). */
+export type TaskFunction<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleFunctionRef;
+
+/** An exported function, found by module URL and export name in whichever thread/process runs it. */
+export interface ModuleFunctionRef {
+  module: string;
+  export: string;
+}
+
+/** The worker class behind every TaskWorker handle. */
+export class TaskWorker extends Worker {
+  static module = import.meta.url;
+  private readonly bound?: PortableFunction | ((...a: unknown[]) => unknown);
+
+  constructor(fn?: PortableFunction | ((...a: unknown[]) => unknown)) {
+    super();
+    this.bound = fn;
+  }
+
+  /** Runs `fn(...args)`, or the bound function with all arguments when the first is not a function. */
+  submit(...args: unknown[]): unknown {
+    let fn = this.bound;
+    if (args.length > 0 && (typeof args[0] === 'function' || isPortableFunction(args[0]))) fn = args.shift() as typeof fn;
+    if (fn === undefined) {
+      throw new TypeError('submit() needs a function: pass it as the first argument, or bind one with init(fn)');
+    }
+    const callable = toCallable(fn);
+    return callable instanceof Promise ? callable.then((f) => f(...args)) : callable(...args);
+  }
+
+  /** Starts configuring TaskWorkers; the same options as any worker. */
+  static override options<C extends new (...args: any[]) => object>(this: C, options: WorkerOptions): any {
+    return new TaskWorkerBuilder(options);
+  }
+}
+
+/** The handle of a TaskWorker (or a pool of them). */
+export interface TaskWorkerHandle<Bound extends (...args: any[]) => any = (...args: any[]) => any> extends HandleControls {
+  /** Runs `fn(...args)` in the worker. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+  submit(fn: ModuleFunctionRef, ...args: unknown[]): Future<unknown>;
+  /** Runs the bound function with `args`. */
+  submit(...args: Parameters<Bound>): Future<Awaited<ReturnType<Bound>>>;
+  /**
+   * Streams `fn` over the zipped inputs (arrays, iterables, async iterables; shortest wins), with a
+   * bounded number of calls in flight. Options may be given as the last argument.
+   */
+  map<R>(fn: (...args: any[]) => R, ...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<R>>;
+  map(...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<ReturnType<Bound>>>;
+}
+
+const REMOTE_MODES = new Set(['thread', 'process', 'distributed']);
+
+/** `TaskWorker.options(opts)`: `init(fn?)` creates the TaskWorker and returns its handle. */
+export class TaskWorkerBuilder {
+  private readonly inner: WorkerBuilder<typeof TaskWorker>;
+  private readonly remote: boolean;
+
+  constructor(options: WorkerOptions) {
+    this.inner = new WorkerBuilder(TaskWorker, options);
+    this.remote = REMOTE_MODES.has(this.inner.resolved.mode);
+  }
+
+  init<F extends (...args: any[]) => any = (...args: any[]) => any>(fn?: F | ModuleFunctionRef): TaskWorkerHandle<F> {
+    if (fn !== undefined && typeof fn !== 'function' && !isModuleRef(fn)) {
+      throw new ConfigError(`TaskWorker.init(fn): expected a function or { module, export }, got ${typeof fn}`);
+    }
+    const portable = (f: unknown, what: string) => (this.remote || isModuleRef(f) ? toPortableFunction(f as any, what) : f);
+    const handle = (this.inner.init as any)(fn === undefined ? undefined : portable(fn, 'the bound function')) as any;
+    const rawSubmit = handle.submit as (...args: unknown[]) => Future<unknown>;
+    handle.submit = (...args: unknown[]) => {
+      if (args.length > 0 && (typeof args[0] === 'function' || isModuleRef(args[0]))) {
+        args[0] = portable(args[0], 'the submitted function');
+      }
+      return rawSubmit(...args);
+    };
+    handle.map = (...args: unknown[]) => {
+      const options = args.length > 0 && !isIterableInput(args[args.length - 1]) && typeof args[args.length - 1] === 'object'
+        ? (args.pop() as MapOptions)
+        : {};
+      let fnArg: unknown;
+      if (args.length > 0 && (typeof args[0] === 'function' || isModuleRef(args[0]))) fnArg = portable(args.shift(), 'the mapped function');
+      for (const [i, input] of args.entries()) {
+        if (!isIterableInput(input)) {
+          throw new TypeError(`map(): input ${i + 1} is not iterable (got ${input === null ? 'null' : typeof input})`);
+        }
+      }
+      if (fnArg === undefined && fn === undefined) {
+        throw new TypeError('map() needs a function: pass it first, or bind one with init(fn)');
+      }
+      const submit = fnArg === undefined ? (tuple: unknown[]) => rawSubmit(...tuple) : (tuple: unknown[]) => rawSubmit(fnArg, ...tuple);
+      return new MapRun(args as Iterable<unknown>[], submit as any, options);
+    };
+    return handle as TaskWorkerHandle<F>;
+  }
+}
+
+function isModuleRef(value: unknown): value is ModuleFunctionRef {
+  return value !== null && typeof value === 'object' && typeof (value as any).module === 'string' && typeof (value as any).export === 'string';
+}
+
+/** A function turned into a running TaskWorker: calling it submits; `.map`, `.stop` and friends are there too. */
+export type TaskFunctionHandle<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => Future<Awaited<ReturnType<F>>>) &
+  TaskWorkerHandle<F>;
+
+/**
+ * Turns a function into a running TaskWorker: `const embed = task({ mode: 'thread' })(fn)`;
+ * `await embed(x)` submits one call, `embed.map(xs)` streams, `await embed.stop()` ends it.
+ */
+export function task(options: WorkerOptions) {
+  const builder = new TaskWorkerBuilder(options);
+  return <F extends (...args: any[]) => any>(fn: F): TaskFunctionHandle<F> => {
+    const handle = builder.init(fn);
+    const call = (...args: unknown[]) => (handle.submit as any)(...args);
+    return Object.assign(call, handle, { submit: handle.submit, map: handle.map }) as unknown as TaskFunctionHandle<F>;
+  };
+}
