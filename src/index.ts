@@ -33,3 +33,4 @@ export { TaskWorker, TaskWorkerBuilder, task, type TaskWorkerHandle, type TaskFu
 export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
 export type { LoadBalancing } from './pool/balancers.js';
+export { isMainModule } from './util/main-module.js';
