@@ -51,11 +51,6 @@ export class AttemptLimits {
 
   /** Runs one attempt; when it settles, releases what it still holds. */
   track<R>(ctx: CallContext, fn: () => R): R {
-    if (!this.used) {
-      const out = fn();
-      if (!this.used) return out;
-      return this.releaseAfter(ctx, out);
-    }
     let out: R;
     try {
       out = fn();
@@ -66,7 +61,8 @@ export class AttemptLimits {
     return this.releaseAfter(ctx, out);
   }
 
-  private releaseAfter<R>(ctx: CallContext, out: R): R {
+  /** Releases what `ctx` still holds once `out` (a value or a promise) settles. */
+  releaseAfter<R>(ctx: CallContext, out: R): R {
     if (out instanceof Promise) {
       return out.then(
         (v) => {

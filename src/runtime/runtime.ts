@@ -46,9 +46,9 @@ interface RunningCall {
   controller?: AbortController;
   abortReason?: unknown;
   startedAt: number;
+  /** Built on first use: most calls never look at their context. */
+  ctx?: CallContext;
 }
-
-const currentCallKey = Symbol.for('concurry.currentCall');
 
 /** Hosts one worker instance. */
 export class WorkerRuntime {
@@ -64,6 +64,10 @@ export class WorkerRuntime {
   private readonly clock: Clock;
   private readonly attemptLimits: AttemptLimits;
   private idleWaiters: (() => void)[] = [];
+  /** The call running now, when calls don't overlap (maxConcurrency 1). */
+  private currentCall?: RunningCall;
+  /** The retry engine's context of the attempt running now, when calls don't overlap. */
+  private currentAttempt?: CallContext;
 
   /** Constructs the instance; throws {@link WorkerInitError} when the constructor throws. */
   constructor(
@@ -182,7 +186,9 @@ export class WorkerRuntime {
       const ctx = overlappingCallContext.getStore();
       if (ctx) return ctx;
     }
-    return (this as any)[currentCallKey] as CallContext | undefined;
+    if (this.currentAttempt) return this.currentAttempt;
+    const call = this.currentCall;
+    return call ? (call.ctx ??= plainContext(this, call)) : undefined;
   }
 
   private currentCallRecord(): CallContext | undefined {
@@ -214,17 +220,19 @@ export class WorkerRuntime {
     if (!fn) throw unknownMethod(this.className, call.method, [...this.originals.keys()]);
     const policy = this.policyFor(call.method);
     if (policy) return this.runWithPolicy(call.method, fn, call.args, policy, call);
-    const ctx = plainContext(this, call);
-    if (this.maxConcurrency > 1) return overlappingCallContext.run(ctx, () => this.invokeTracked(fn, call.args, ctx));
-    (this as any)[currentCallKey] = ctx;
-    return this.invokeTracked(fn, call.args, ctx);
-  }
-
-  /** Runs the method and releases whatever limits it forgot to release, once it settles. */
-  private invokeTracked(fn: (...a: unknown[]) => unknown, args: unknown[], ctx: CallContext): unknown {
-    if (!this.attemptLimits.used) return fn.apply(this.instance, args);
-    const out = this.attemptLimits.track(ctx, () => fn.apply(this.instance, args));
-    return out;
+    if (this.maxConcurrency > 1) {
+      const ctx = (call.ctx = plainContext(this, call));
+      return overlappingCallContext.run(ctx, () => this.attemptLimits.track(ctx, () => fn.apply(this.instance, call.args)));
+    }
+    this.currentAttempt = undefined;
+    this.currentCall = call;
+    if (!this.attemptLimits.used) {
+      const out = fn.apply(this.instance, call.args);
+      // The first acquire may happen inside this very call: track it from here on.
+      if (!this.attemptLimits.used) return out;
+      return this.attemptLimits.releaseAfter(this.currentContext()!, out);
+    }
+    return this.attemptLimits.track(this.currentContext()!, () => fn.apply(this.instance, call.args));
   }
 
   private runWithPolicy(
@@ -240,7 +248,7 @@ export class WorkerRuntime {
       (rctx: RetryContext) => {
         const ctx = rctx as unknown as CallContext;
         if (this.maxConcurrency > 1) return overlappingCallContext.run(ctx, () => this.attemptLimits.track(ctx, () => fn.apply(this.instance, args)));
-        (this as any)[currentCallKey] = ctx;
+        this.currentAttempt = ctx;
         return this.attemptLimits.track(ctx, () => fn.apply(this.instance, args));
       },
       policy,
@@ -260,7 +268,10 @@ export class WorkerRuntime {
 
   private finish(call: RunningCall, failed: boolean, value: unknown): void {
     if (!this.running.delete(call)) return;
-    if ((this as any)[currentCallKey]?.__call === call) (this as any)[currentCallKey] = undefined;
+    if (this.currentCall === call) {
+      this.currentCall = undefined;
+      this.currentAttempt = undefined;
+    }
     if (failed) call.settler.reject(value);
     else call.settler.resolve(value);
     this.pump();
@@ -313,7 +324,6 @@ function abortCall(call: RunningCall, reason: unknown): void {
 /** A context built only when the method asks for it: most calls never do. */
 function plainContext(runtime: WorkerRuntime, call: RunningCall): CallContext {
   return {
-    __call: call,
     methodName: call.method,
     args: call.args,
     workerClass: runtime.className,
