@@ -1,0 +1,90 @@
+/** What an acquire() gives back: the amounts held, the usage report, and the release. */
+import { ConcurryError } from '../errors.js';
+
+/** Raised on release when a RateLimit was acquired but never updated — after everything was released. */
+export class LimitUsageError extends ConcurryError {}
+
+/** The set-side operations an acquisition needs (kept small so a remote proxy can stand in). */
+export interface AcquisitionOwner {
+  /** Gives back `amounts`; `used` says what rate limits really consumed (absent = all of it). */
+  giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void;
+  needsUpdate(key: string): boolean;
+}
+
+/** Options of {@link Acquisition.release}. */
+export interface ReleaseOptions {
+  /** Release without raising for missing updates (un-updated rate amounts count as fully used). */
+  force?: boolean;
+}
+
+export class Acquisition {
+  private readonly used = new Map<string, number>();
+  private isReleased = false;
+
+  constructor(
+    private readonly owner: AcquisitionOwner,
+    /** Amount held per key. */
+    readonly amounts: ReadonlyMap<string, number>,
+    /** A copy of the set's config (for a LimitPool: of the set it picked). */
+    readonly config: Record<string, unknown>,
+  ) {}
+
+  get released(): boolean {
+    return this.isReleased;
+  }
+
+  /** The amounts requested, by key. */
+  get requested(): Record<string, number> {
+    return Object.fromEntries(this.amounts);
+  }
+
+  /**
+   * Reports what was really used, by key (calls may repeat; the last value wins). Usage above the
+   * requested amount is allowed but warns; unknown keys warn; negative usage throws.
+   */
+  update(usage: Record<string, number>): this {
+    if (this.isReleased) throw new LimitUsageError('Cannot update an acquisition that was already released');
+    for (const [key, value] of Object.entries(usage)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new RangeError(`update(): usage for '${key}' must be a number >= 0, got ${String(value)}`);
+      }
+      const requested = this.amounts.get(key);
+      if (requested === undefined) {
+        process.emitWarning(`update(): '${key}' was not acquired by this acquisition; ignored`, { code: 'CONCURRY_LIMIT_UNKNOWN_KEY' });
+        continue;
+      }
+      if (value > requested) {
+        process.emitWarning(`update(): used ${value} of '${key}' but acquired only ${requested}`, { code: 'CONCURRY_LIMIT_OVERUSE' });
+      }
+      this.used.set(key, value);
+    }
+    return this;
+  }
+
+  /**
+   * Gives everything back (idempotent). A RateLimit that was never updated raises LimitUsageError —
+   * after everything else was released, so nothing stays held.
+   */
+  release(options: ReleaseOptions = {}): void {
+    if (this.isReleased) return;
+    this.isReleased = true;
+    const missing: string[] = [];
+    for (const key of this.amounts.keys()) {
+      if (this.owner.needsUpdate(key) && !this.used.has(key)) missing.push(key);
+    }
+    this.owner.giveBack(this.amounts, this.used);
+    if (missing.length > 0 && !options.force) {
+      throw new LimitUsageError(
+        `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
+      );
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}

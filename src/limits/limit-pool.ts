@@ -1,0 +1,70 @@
+/**
+ * Several LimitSets (one per account, region, key…) behind one `acquire`: each acquisition draws
+ * on one set, chosen round-robin (starting at the worker's index, so a pool's workers spread out)
+ * or at random. `acq.config` tells which set was picked.
+ */
+import { ConfigError } from '../errors.js';
+import { checkOneOf } from '../config/validate.js';
+import type { RandomSource } from '../clock.js';
+import type { Acquisition } from './acquisition.js';
+import { LimitSet, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
+
+export interface LimitPoolOptions {
+  loadBalancing?: 'round-robin' | 'random';
+  /** Where round-robin starts; a pool's worker i uses i. */
+  workerIndex?: number;
+  random?: RandomSource;
+}
+
+export class LimitPool implements LimitsLike {
+  readonly sets: readonly LimitSet[];
+  private readonly loadBalancing: 'round-robin' | 'random';
+  private counter: number;
+  private readonly random: RandomSource;
+
+  constructor(sets: LimitSet[], private readonly options: LimitPoolOptions = {}) {
+    if (!Array.isArray(sets) || sets.length === 0) throw new ConfigError('LimitPool needs at least one LimitSet');
+    for (const s of sets) if (!(s instanceof LimitSet)) throw new ConfigError(`LimitPool takes LimitSets, got ${String(s)}`);
+    this.sets = [...sets];
+    this.loadBalancing = options.loadBalancing === undefined ? 'round-robin' : checkOneOf('LimitPool.loadBalancing', options.loadBalancing, ['round-robin', 'random']);
+    const index = options.workerIndex ?? 0;
+    if (!Number.isInteger(index) || index < 0) throw new ConfigError(`LimitPool.workerIndex must be an integer >= 0, got ${String(index)}`);
+    this.counter = index;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The same sets seen from pool worker `index` (its own round-robin position). */
+  forWorker(index: number): LimitPool {
+    return new LimitPool([...this.sets], { ...this.options, workerIndex: index });
+  }
+
+  get config(): Record<string, unknown> {
+    return this.sets[0]!.config;
+  }
+
+  private pick(): LimitSet {
+    if (this.loadBalancing === 'random') return this.sets[Math.floor(this.random() * this.sets.length)]!;
+    return this.sets[this.counter++ % this.sets.length]!;
+  }
+
+  acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition> {
+    return this.pick().acquire(requested, options);
+  }
+
+  tryAcquire(requested?: Requested): Acquisition | undefined {
+    return this.pick().tryAcquire(requested);
+  }
+
+  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    const acq = await this.acquire(requested);
+    try {
+      return await fn(acq);
+    } finally {
+      acq.release();
+    }
+  }
+
+  stats(): Record<string, unknown> {
+    return { loadBalancing: this.loadBalancing, next: this.counter % this.sets.length, sets: this.sets.map((s) => s.stats()) };
+  }
+}

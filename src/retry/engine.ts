@@ -1,0 +1,177 @@
+/**
+ * The retry engine: one loop for every mode, run inside the worker around each call. It retries
+ * errors that `retryOn` accepts, validates outputs with `retryUntil`, waits with backoff (or the
+ * server's Retry-After), respects `retryTimeout`, the retry budget and the call's AbortSignal,
+ * and reports what happened as events.
+ */
+import { RetryValidationError } from '../errors.js';
+import { sleep, systemClock, type Clock, type RandomSource } from '../clock.js';
+import { summarizeError, type RuntimeEvent } from '../runtime/events.js';
+import { computeWait } from './backoff.js';
+import { retryAfterMs } from './predicates.js';
+import type { RetryBudgetClient } from './budget.js';
+import type { RetryContext, RetryPolicy } from './options.js';
+
+export type RetryEvent = RuntimeEvent;
+
+export interface RetryEnv {
+  clock?: Clock;
+  random?: RandomSource;
+  methodName: string;
+  args: unknown[];
+  workerClass: string;
+  signal?: AbortSignal;
+  emit?: (e: RetryEvent) => void;
+  budget?: RetryBudgetClient;
+  /** Called after every failed attempt, before the backoff sleep (the runtime releases that attempt's limits here). */
+  afterAttempt?: (ctx: RetryContext) => void | Promise<void>;
+}
+
+type Outcome = { kind: 'error'; error: unknown } | { kind: 'invalid'; result: unknown; reason: string };
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
+}
+
+function shouldRetry(policy: RetryPolicy, ctx: RetryContext): boolean {
+  if (!policy.retryOn) return true;
+  for (const p of policy.retryOn) {
+    try {
+      if (p(ctx)) return true;
+    } catch {
+      // a predicate that throws means "don't retry" for that predicate
+    }
+  }
+  return false;
+}
+
+async function validate(policy: RetryPolicy, result: unknown, ctx: RetryContext): Promise<string | undefined> {
+  for (let i = 0; i < policy.validators.length; i++) {
+    const v = policy.validators[i]!;
+    try {
+      const verdict = await v(result, ctx);
+      if (verdict === true) continue;
+      if (typeof verdict === 'string') return verdict;
+      return `Validator '${v.name || `#${i + 1}`}' returned ${String(verdict)}`;
+    } catch (error) {
+      return `Validator '${v.name || `#${i + 1}`}' raised: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs `attempt` until it succeeds (and its output passes every validator), or retries run out.
+ * Exhausted on errors: the last error, unchanged. Exhausted on validation: RetryValidationError.
+ */
+export function executeWithRetry<R>(attempt: (ctx: RetryContext) => R | Promise<R>, policy: RetryPolicy, env: RetryEnv): Promise<R> {
+  const clock = env.clock ?? systemClock;
+  const started = clock.now();
+  env.budget?.recordCall();
+  const ctx: RetryContext = {
+    attempt: 1,
+    elapsedMs: 0,
+    methodName: env.methodName,
+    args: env.args,
+    workerClass: env.workerClass,
+    signal: env.signal,
+    validationErrors: [],
+  };
+  // Fast path: the first attempt, no validators — no async machinery unless it fails.
+  if (policy.validators.length === 0) {
+    let out: R | Promise<R>;
+    try {
+      out = attempt(ctx);
+    } catch (error) {
+      return loop(attempt, policy, env, clock, started, ctx, { kind: 'error', error });
+    }
+    if (!isPromiseLike(out)) return Promise.resolve(out);
+    return (out as Promise<R>).then(undefined, (error) => loop(attempt, policy, env, clock, started, ctx, { kind: 'error', error }));
+  }
+  return loop(attempt, policy, env, clock, started, ctx, undefined);
+}
+
+async function loop<R>(
+  attempt: (ctx: RetryContext) => R | Promise<R>,
+  policy: RetryPolicy,
+  env: RetryEnv,
+  clock: Clock,
+  started: number,
+  ctx: RetryContext,
+  firstOutcome: Outcome | undefined,
+): Promise<R> {
+  const random = env.random ?? Math.random;
+  const maxAttempts = policy.numRetries + 1;
+  const invalidResults: unknown[] = [];
+  let previousWait: number | undefined;
+  let outcome = firstOutcome;
+  for (;;) {
+    if (outcome === undefined) {
+      ctx.elapsedMs = clock.now() - started;
+      ctx.error = undefined;
+      ctx.result = undefined;
+      try {
+        const result = await attempt(ctx);
+        ctx.result = result;
+        const reason = policy.validators.length ? await validate(policy, result, ctx) : undefined;
+        if (reason === undefined) {
+          if (ctx.attempt > 1) env.emit?.({ type: 'retry-success', methodName: env.methodName, attempts: ctx.attempt });
+          return result;
+        }
+        outcome = { kind: 'invalid', result, reason };
+      } catch (error) {
+        outcome = { kind: 'error', error };
+      }
+    }
+    // The attempt failed: decide whether another one happens.
+    ctx.elapsedMs = clock.now() - started;
+    let retryable: boolean;
+    if (outcome.kind === 'invalid') {
+      invalidResults.push(outcome.result);
+      ctx.validationErrors.push(outcome.reason);
+      env.emit?.({ type: 'validation-failed', methodName: env.methodName, attempt: ctx.attempt, reason: outcome.reason });
+      retryable = true;
+    } else {
+      ctx.error = outcome.error;
+      retryable = shouldRetry(policy, ctx);
+    }
+    await env.afterAttempt?.(ctx);
+    const giveUp = (): never => {
+      const final = outcome!;
+      if (final.kind === 'error') {
+        if (ctx.attempt > 1 || retryable) {
+          env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(final.error) });
+        }
+        throw final.error;
+      }
+      const err = new RetryValidationError({
+        attempts: ctx.attempt,
+        allResults: invalidResults,
+        validationErrors: [...ctx.validationErrors],
+        methodName: env.methodName,
+      });
+      env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(err) });
+      throw err;
+    };
+    if (env.signal?.aborted) throw env.signal.reason;
+    if (!retryable || ctx.attempt >= maxAttempts) giveUp();
+    let wait = computeWait(policy, ctx.attempt, random, previousWait);
+    if (outcome.kind === 'error') {
+      const pushback = retryAfterMs(outcome.error);
+      if (pushback !== undefined && pushback > wait) wait = pushback;
+    }
+    if (policy.timeout !== undefined && clock.now() - started + wait > policy.timeout) giveUp();
+    if (env.budget && !(await env.budget.tryRetry())) giveUp();
+    previousWait = wait;
+    env.emit?.({
+      type: 'retry',
+      methodName: env.methodName,
+      attempt: ctx.attempt,
+      delayMs: wait,
+      error: outcome.kind === 'error' ? summarizeError(outcome.error) : { name: 'ValidationFailed', message: outcome.reason },
+    });
+    await sleep(wait, clock, env.signal);
+    ctx.attempt++;
+    outcome = undefined;
+  }
+}

@@ -1,0 +1,21 @@
+export {
+  resolveRetryPolicies,
+  resolveRetryPolicy,
+  matchesClass,
+  RETRY_ALGORITHMS,
+  type PerMethod,
+  type RetryContext,
+  type RetryPredicate,
+  type RetryOnOption,
+  type Validator,
+  type RetryAlgorithm,
+  type RetryOptions,
+  type RetryBudgetOptions,
+  type WorkerRetryOptions,
+  type RetryPolicy,
+} from './options.js';
+export { computeWait, baseWait } from './backoff.js';
+export { executeWithRetry, type RetryEnv, type RetryEvent } from './engine.js';
+export { RetryBudget, type RetryBudgetClient } from './budget.js';
+export { transientErrors, rateLimitErrors, retryAfterMs, statusOf } from './predicates.js';
+export { retry, type StandaloneRetryOptions } from './standalone.js';

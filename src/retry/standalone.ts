@@ -1,0 +1,46 @@
+/** The retry engine outside workers: `retry(fn, options)` and the `@retry(options)` method decorator. */
+import type { Clock, RandomSource } from '../clock.js';
+import type { RetryBudgetClient } from './budget.js';
+import { executeWithRetry, type RetryEvent } from './engine.js';
+import { resolveRetryPolicy, type RetryContext, type RetryOptions } from './options.js';
+
+/** Options of `retry()`: the retry options plus injected time, randomness, abort, events and budget. */
+export interface StandaloneRetryOptions extends RetryOptions {
+  clock?: Clock;
+  random?: RandomSource;
+  signal?: AbortSignal;
+  onEvent?: (event: RetryEvent) => void;
+  budget?: RetryBudgetClient;
+}
+
+type AnyFn = (...args: any[]) => any;
+
+function wrap<F extends AnyFn>(fn: F, options: StandaloneRetryOptions, name: string): (this: unknown, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
+  const policy = resolveRetryPolicy(options);
+  return function retried(this: unknown, ...args: Parameters<F>) {
+    const self = this;
+    return executeWithRetry((_ctx: RetryContext) => fn.apply(self, args), policy, {
+      clock: options.clock,
+      random: options.random,
+      signal: options.signal,
+      emit: options.onEvent,
+      budget: options.budget,
+      methodName: name,
+      args,
+      workerClass: '',
+    });
+  };
+}
+
+/**
+ * `retry(fn, options)` returns `fn` wrapped in the retry engine; `@retry(options)` decorates a
+ * class method (TypeScript 5 standard decorators). Same options and semantics as worker retries.
+ */
+export function retry<F extends AnyFn>(fn: F, options: StandaloneRetryOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+export function retry(options: StandaloneRetryOptions): <F extends AnyFn>(method: F, context: ClassMethodDecoratorContext) => F;
+export function retry(fnOrOptions: AnyFn | StandaloneRetryOptions, maybeOptions?: StandaloneRetryOptions): any {
+  if (typeof fnOrOptions === 'function') return wrap(fnOrOptions, maybeOptions ?? {}, fnOrOptions.name || 'anonymous');
+  const options = fnOrOptions;
+  resolveRetryPolicy(options);
+  return <F extends AnyFn>(method: F, context: ClassMethodDecoratorContext) => wrap(method, options, String(context.name)) as unknown as F;
+}
