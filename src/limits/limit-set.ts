@@ -234,7 +234,6 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
           this.wakeTimer = undefined;
           this.pump();
         }, wait);
-        (this.wakeTimer as { unref?: () => void })?.unref?.();
       }
       return;
     }
