@@ -15,7 +15,7 @@ import {
 } from '../src/index.js';
 import { Broken, Counter, Overlapping } from './fixtures/workers.js';
 
-export const MODES: Mode[] = ['sync', 'async'];
+export const MODES: Mode[] = ['sync', 'async', 'thread', 'process'];
 
 const handles: { stop(): Promise<void> }[] = [];
 function track<T extends { stop(): Promise<void> }>(h: T): T {

@@ -8,6 +8,8 @@ import { publicMethodNames } from '../runtime/methods.js';
 import type { WorkerRuntime } from '../runtime/runtime.js';
 import { transportFactory } from '../modes/registry.js';
 import '../modes/local.js';
+import '../modes/thread.js';
+import '../modes/process.js';
 import { resolveRetryPolicies, RetryBudget, type WorkerRetryOptions } from '../retry/index.js';
 import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { toLimits } from './limits-option.js';

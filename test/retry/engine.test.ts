@@ -181,7 +181,7 @@ describe('executeWithRetry', () => {
   it('an aborted signal stops retrying at once', async () => {
     const controller = new AbortController();
     const clock = new FakeClock();
-    const p = executeWithRetry(failing, resolveRetryPolicy({ numRetries: 5, retryWait: 1000 }), env(clock, { signal: controller.signal })).catch((e) => e);
+    const p = executeWithRetry((ctx) => failing(ctx.attempt), resolveRetryPolicy({ numRetries: 5, retryWait: 1000 }), env(clock, { signal: controller.signal })).catch((e) => e);
     await clock.advance(10);
     controller.abort(new Error('stop now'));
     expect((await p).message).toBe('stop now');

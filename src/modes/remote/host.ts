@@ -1,0 +1,178 @@
+/**
+ * The worker side of thread and process modes: receives the init message, finds and constructs
+ * the user's class in a WorkerRuntime, runs batched calls, and sends results, events and limit
+ * requests back. Started by workers/bootstrap.mjs.
+ */
+import { CancelledError, WorkerInitError } from '../../errors.js';
+import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/runtime.js';
+import { decodeOptions } from '../../serialize/options.js';
+import { encodeError, decodeError } from '../../serialize/errors.js';
+import type { RetryBudgetClient } from '../../retry/budget.js';
+import { RemoteLimits } from './remote-limits.js';
+import type { FromWorker, ToWorker, WireCall, WireResult } from './protocol.js';
+
+export interface HostPort {
+  post(msg: FromWorker): void;
+  onMessage(fn: (msg: ToWorker) => void): void;
+  exit(code: number): void;
+}
+
+function describeUncloneable(value: unknown): string {
+  try {
+    structuredClone(value);
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+export function startHost(port: HostPort): void {
+  let runtime: WorkerRuntime | undefined;
+  let initError: unknown;
+  const early: WireCall[] = [];
+  const limits = new RemoteLimits((m) => port.post(m));
+  let nextBudgetRid = 1;
+  const budgetWaiters = new Map<number, (ok: boolean) => void>();
+
+  let outbox: WireResult[] = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const batch = outbox;
+    outbox = [];
+    try {
+      port.post({ t: 'results', batch });
+    } catch {
+      // One result can't be cloned: send them one by one so only that call fails.
+      for (const r of batch) {
+        try {
+          port.post({ t: 'results', batch: [r] });
+        } catch (error) {
+          const reason = describeUncloneable(r[2]) || (error as Error).message;
+          port.post({
+            t: 'results',
+            batch: [[r[0], false, encodeError(new TypeError(`The result of ${methodOf.get(r[0]) ?? 'the call'} cannot be sent back from the worker: ${reason}`))]],
+          });
+        }
+      }
+    }
+  };
+  const methodOf = new Map<number, string>();
+  const settle = (id: number, ok: boolean, value: unknown) => {
+    outbox.push([id, ok, ok ? value : encodeError(value)]);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flush);
+    }
+  };
+  const settlerFor = (id: number): Settler => ({
+    resolve: (v) => {
+      methodOf.delete(id);
+      settle(id, true, v);
+    },
+    reject: (e) => {
+      methodOf.delete(id);
+      settle(id, false, e);
+    },
+  });
+
+  const run = (batch: WireCall[]) => {
+    for (const [id, method, args] of batch) {
+      if (!runtime) {
+        settlerFor(id).reject(initError);
+        continue;
+      }
+      methodOf.set(id, `${runtime.className}.${method}`);
+      runtime.submit(id, method, args, settlerFor(id));
+    }
+  };
+
+  port.onMessage(async (msg) => {
+    switch (msg.t) {
+      case 'init': {
+        try {
+          const workerClass = await locateClass(msg.moduleCandidates, msg.exportName);
+          const budget: RetryBudgetClient | undefined = msg.hasBudget
+            ? {
+                recordCall: () => port.post({ t: 'budget', rid: 0, op: 'record' }),
+                tryRetry: () =>
+                  new Promise<boolean>((resolve) => {
+                    const rid = nextBudgetRid++;
+                    budgetWaiters.set(rid, resolve);
+                    port.post({ t: 'budget', rid, op: 'try' });
+                  }),
+              }
+            : undefined;
+          runtime = new WorkerRuntime(workerClass, msg.ctorArgs, decodeOptions<RuntimeOptions>(msg.runtimeOptions), {
+            emit: (event) => port.post({ t: 'event', event }),
+            limits,
+            budget,
+          });
+          port.post({ t: 'ready' });
+        } catch (error) {
+          initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });
+          port.post({ t: 'init-error', error: encodeError(initError) });
+        }
+        run(early.splice(0));
+        break;
+      }
+      case 'calls':
+        if (!runtime && initError === undefined) early.push(...msg.batch);
+        else run(msg.batch);
+        break;
+      case 'cancel': {
+        const i = early.findIndex((c) => c[0] === msg.id);
+        if (i >= 0) {
+          early.splice(i, 1);
+          settlerFor(msg.id).reject(new CancelledError('Call was cancelled'));
+        } else if (runtime?.cancel(msg.id)) {
+          settlerFor(msg.id).reject(new CancelledError('Call was cancelled'));
+        }
+        break;
+      }
+      case 'limits-reply':
+        limits.settle(msg.rid, msg.ok, msg.ok ? msg.value : decodeError(msg.value));
+        break;
+      case 'budget-reply': {
+        const w = budgetWaiters.get(msg.rid);
+        budgetWaiters.delete(msg.rid);
+        w?.(msg.ok);
+        break;
+      }
+      case 'stop':
+        await runtime?.shutdown(msg.timeout);
+        flush();
+        port.post({ t: 'stopped' });
+        break;
+    }
+  });
+}
+
+/** Imports the candidate modules in order and returns the first export that is the named class. */
+async function locateClass(candidates: string[], exportName: string): Promise<new (...a: any[]) => object> {
+  (globalThis as any)[Symbol.for('concurry.locating')] = true;
+  const tried: string[] = [];
+  try {
+    for (const url of candidates) {
+      let mod: Record<string, unknown>;
+      try {
+        mod = await import(url);
+      } catch (error) {
+        tried.push(`${url} (import failed: ${(error as Error).message.split('\n')[0]})`);
+        continue;
+      }
+      const direct = mod[exportName];
+      if (typeof direct === 'function') return direct as new (...a: any[]) => object;
+      for (const value of Object.values(mod)) {
+        if (typeof value === 'function' && value.name === exportName) return value as new (...a: any[]) => object;
+      }
+      tried.push(`${url} (no export named ${exportName})`);
+    }
+  } finally {
+    (globalThis as any)[Symbol.for('concurry.locating')] = false;
+  }
+  throw new WorkerInitError(
+    `Could not find class ${exportName} for a thread/process worker. Tried: ${tried.join('; ') || 'no candidate modules'}. ` +
+      `Fix: export the class and add this line inside it: static module = import.meta.url;`,
+  );
+}

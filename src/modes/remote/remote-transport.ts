@@ -1,0 +1,239 @@
+/**
+ * The caller's side of thread and process workers. Calls are pipelined and coalesced: every send
+ * of one tick goes out as one message, without waiting for replies. The worker's limits and
+ * retry budget requests are served here, from the handle's own objects; a worker that dies
+ * rejects its pending calls with WorkerCrashedError and gives back what it held.
+ */
+import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
+import type { Acquisition } from '../../limits/acquisition.js';
+import type { Settler } from '../../runtime/runtime.js';
+import { decodeError, encodeError } from '../../serialize/errors.js';
+import { encodeOptions } from '../../serialize/options.js';
+import type { Transport, TransportCall, TransportInit } from '../transport.js';
+import type { Channel, ExitInfo } from './channel.js';
+import { moduleCandidates } from './locate.js';
+import type { FromWorker, RemoteAcquireReply, WireCall } from './protocol.js';
+
+/** Extra time a worker gets after the stop timeout to exit on its own before it is killed. */
+const STOP_GRACE_MS = 1000;
+
+export class RemoteTransport implements Transport {
+  private readonly pending = new Map<number, { settler: Settler; method: string }>();
+  private outbox: WireCall[] = [];
+  private flushScheduled = false;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: unknown) => void;
+  private initError?: unknown;
+  private dead?: Error;
+  private stopping = false;
+  private exited = false;
+  private exitWaiters: (() => void)[] = [];
+  private referenced = true;
+  private readonly held = new Map<number, Acquisition>();
+  private readonly acquiring = new Map<number, AbortController>();
+  private nextAcqId = 1;
+
+  constructor(
+    private readonly init: TransportInit,
+    private readonly channel: Channel,
+  ) {
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {});
+    channel.onMessage((msg) => this.onMessage(msg));
+    channel.onExit((info) => this.onExit(info));
+    const runtimeOptions = encodeOptions(init.runtimeOptions as object);
+    channel.post({
+      t: 'init',
+      moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
+      exportName: init.workerClass.name,
+      ctorArgs: init.ctorArgs,
+      runtimeOptions,
+      hasBudget: init.budget !== undefined,
+    });
+    this.updateRef();
+  }
+
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  send(call: TransportCall, settler: Settler): void {
+    if (this.dead) return settler.reject(this.dead);
+    if (this.initError) return settler.reject(this.initError);
+    this.pending.set(call.id, { settler, method: call.method });
+    this.outbox.push([call.id, call.method, call.args]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+    if (!this.referenced) this.updateRef();
+  }
+
+  cancel(id: number): boolean {
+    if (!this.pending.has(id)) return false;
+    const i = this.outbox.findIndex((c) => c[0] === id);
+    if (i >= 0) {
+      this.outbox.splice(i, 1);
+      this.pending.delete(id);
+      this.updateRef();
+      return true;
+    }
+    this.channel.post({ t: 'cancel', id });
+    return false;
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.exited) return;
+    this.stopping = true;
+    this.flush();
+    this.channel.ref();
+    const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    this.channel.post({ t: 'stop', timeout: timeoutMs });
+    const killTimer = setTimeout(() => this.channel.kill(), timeoutMs + STOP_GRACE_MS);
+    await exited;
+    clearTimeout(killTimer);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    try {
+      this.channel.post({ t: 'calls', batch });
+    } catch {
+      // Something in the batch can't be cloned: send call by call so only the bad one fails.
+      for (const call of batch) {
+        try {
+          this.channel.post({ t: 'calls', batch: [call] });
+        } catch (error) {
+          this.settle(call[0], false, uncloneableArgument(this.init.workerClass.name, call, error as Error));
+        }
+      }
+    }
+  };
+
+  private settle(id: number, ok: boolean, value: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (ok) p.settler.resolve(value);
+    else p.settler.reject(value);
+    if (this.pending.size === 0) this.updateRef();
+  }
+
+  private onMessage(msg: FromWorker): void {
+    switch (msg.t) {
+      case 'results':
+        for (const [id, ok, value] of msg.batch) this.settle(id, ok, ok ? value : decodeError(value));
+        break;
+      case 'event':
+        this.init.onEvent(msg.event);
+        break;
+      case 'ready':
+        this.resolveReady();
+        break;
+      case 'init-error':
+        this.initError = decodeError(msg.error);
+        this.rejectReady(this.initError);
+        for (const id of [...this.pending.keys()]) this.settle(id, false, this.initError);
+        break;
+      case 'limits':
+        this.serveLimits(msg);
+        break;
+      case 'budget':
+        if (msg.op === 'record') this.init.budget?.recordCall();
+        else Promise.resolve(this.init.budget?.tryRetry() ?? true).then((ok) => this.channel.post({ t: 'budget-reply', rid: msg.rid, ok }));
+        break;
+      case 'stopped':
+        this.channel.kill();
+        break;
+    }
+  }
+
+  private serveLimits(msg: Extract<FromWorker, { t: 'limits' }>): void {
+    if (msg.op === 'acquire') {
+      const controller = new AbortController();
+      this.acquiring.set(msg.rid, controller);
+      this.init.limits.acquire(msg.requested, { timeout: msg.timeout, signal: controller.signal }).then(
+        (acq) => {
+          this.acquiring.delete(msg.rid);
+          if (this.exited) return acq.release({ force: true });
+          const acqId = this.nextAcqId++;
+          this.held.set(acqId, acq);
+          const needsUpdate = [...acq.amounts.keys()].filter((k) => (this.init.limits as any).needsUpdate?.(k) ?? false);
+          const reply: RemoteAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
+          this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: true, value: reply });
+        },
+        (error) => {
+          this.acquiring.delete(msg.rid);
+          if (!this.exited) this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: false, value: encodeError(error) });
+        },
+      );
+    } else if (msg.op === 'abort') {
+      this.acquiring.get(msg.rid)?.abort();
+    } else {
+      const acq = this.held.get(msg.acqId);
+      this.held.delete(msg.acqId);
+      if (!acq) return;
+      try {
+        if (Object.keys(msg.used).length) acq.update(msg.used);
+      } catch {
+        /* usage is checked on the worker side */
+      }
+      acq.release({ force: true });
+    }
+  }
+
+  private onExit(info: ExitInfo): void {
+    this.exited = true;
+    // Whatever the worker held or was waiting for goes back.
+    for (const c of this.acquiring.values()) c.abort();
+    this.acquiring.clear();
+    for (const acq of this.held.values()) acq.release({ force: true });
+    this.held.clear();
+    if (!this.stopping) {
+      const what = this.channel.kind === 'thread' ? 'Worker thread' : 'Worker process';
+      const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+      const reason = info.error ? `: ${info.error.message}` : '';
+      this.dead = new WorkerCrashedError(`${what} of ${this.init.workerClass.name} ${how}${reason}`, { cause: info.error });
+      if (!this.initError) this.rejectReady(this.dead);
+      for (const [id, p] of [...this.pending]) this.settle(id, false, new WorkerCrashedError(`${this.dead.message} while running ${this.init.workerClass.name}.${p.method}`, { cause: info.error }));
+      this.init.onCrash?.(this.dead);
+    } else {
+      this.dead = new WorkerCrashedError(`${this.init.workerClass.name} worker is stopped`);
+    }
+    for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  /** Idle workers must not keep the caller's process alive. */
+  private updateRef(): void {
+    const want = this.pending.size > 0 || this.stopping;
+    if (want === this.referenced) return;
+    this.referenced = want;
+    if (want) this.channel.ref();
+    else this.channel.unref();
+  }
+}
+
+function uncloneableArgument(className: string, call: WireCall, error: Error): TypeError {
+  const [, method, args] = call;
+  for (let i = 0; i < args.length; i++) {
+    try {
+      structuredClone(args[i]);
+    } catch (e) {
+      return new TypeError(`Argument ${i + 1} of ${className}.${method} cannot be sent to the worker: ${(e as Error).message}`);
+    }
+  }
+  return new TypeError(`The arguments of ${className}.${method} cannot be sent to the worker: ${error.message}`);
+}
+
+export { WorkerInitError };

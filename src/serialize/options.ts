@@ -1,0 +1,46 @@
+/**
+ * Retry options hold functions (predicates, validators) and error classes, which structured
+ * clone can't carry. They travel as source text (checked for captured variables) and class names.
+ */
+import { matchesClass } from '../retry/options.js';
+import { deserializeFunction, serializeFunction, type SerializedFunction } from './functions.js';
+
+type Encoded = { __fn: SerializedFunction } | { __errorClass: string } | unknown;
+
+function isErrorClass(v: unknown): v is new (...a: any[]) => Error {
+  return typeof v === 'function' && (v === Error || (v as Function).prototype instanceof Error);
+}
+
+function encodeValue(value: unknown, where: string): Encoded {
+  if (isErrorClass(value)) return { __errorClass: value.name };
+  if (typeof value === 'function') return { __fn: serializeFunction(value, where) };
+  if (Array.isArray(value)) return value.map((v, i) => encodeValue(v, `${where}[${i}]`));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeValue(v, `${where}.${k}`)]));
+  }
+  return value;
+}
+
+function decodeValue(value: Encoded): unknown {
+  if (Array.isArray(value)) return value.map(decodeValue);
+  if (value !== null && typeof value === 'object') {
+    if ('__fn' in (value as object)) return deserializeFunction((value as { __fn: SerializedFunction }).__fn);
+    if ('__errorClass' in (value as object)) {
+      const name = (value as { __errorClass: string }).__errorClass;
+      // A stand-in class with the same name: matchesClass compares names along the prototype chain.
+      const standIn = { [name]: class extends Error {} }[name]!;
+      return (ctx: { error?: unknown }) => matchesClass(ctx.error, standIn);
+    }
+    return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, decodeValue(v)]));
+  }
+  return value;
+}
+
+/** Retry options (or any options object) made cloneable. Throws naming the option whose function captures its scope. */
+export function encodeOptions<T extends object>(options: T): unknown {
+  return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, encodeValue(v, `option '${k}'`)]));
+}
+
+export function decodeOptions<T>(encoded: unknown): T {
+  return decodeValue(encoded) as T;
+}
