@@ -129,8 +129,8 @@ function tokenize(src: string): Token[] {
  * classes, catch bindings) and that are not globals. Declarations are collected function-wide —
  * simpler than real scoping, and it only errs toward accepting.
  */
-export function freeVariables(fn: Function): string[] {
-  const tokens = tokenize(fn.toString());
+export function freeVariables(fn: Function | string): string[] {
+  const tokens = tokenize(typeof fn === 'string' ? fn : fn.toString());
   const declared = new Set<string>();
   const used: string[] = [];
   for (let k = 0; k < tokens.length; k++) {
@@ -240,11 +240,12 @@ function isMethodParams(tokens: Token[], open: number): boolean {
  */
 export function serializeFunction(fn: Function, what = 'the function'): SerializedFunction {
   if (typeof fn !== 'function') throw new TypeError(`${what} must be a function, got ${typeof fn}`);
-  const source = fn.toString();
+  // Vite/vitest rewrite `import()` into a helper that only exists in their module runner.
+  const source = fn.toString().replace(/__vite_ssr_dynamic_import__\(/g, 'import(');
   if (/\[native code\]/.test(source)) {
     throw new TypeError(`${what} (${fn.name || 'anonymous'}) is a native or bound function and cannot be sent by source; pass a module reference { module, export } instead`);
   }
-  const free = freeVariables(fn);
+  const free = freeVariables(source);
   if (free.length > 0) {
     throw new TypeError(
       `${what} (${fn.name || 'anonymous'}) uses '${free[0]}' from its enclosing scope${free.length > 1 ? ` (also: ${free.slice(1).join(', ')})` : ''}, ` +

@@ -24,13 +24,35 @@ export interface Channel {
 
 const bootstrap = fileURLToPath(new URL('../../../workers/bootstrap.mjs', import.meta.url));
 
+/**
+ * The parent's Node flags that a worker should share: module loaders and resolution conditions.
+ * Everything else (notably `-e <code>` and `--inspect`) would re-run the parent or clash.
+ */
+export function inheritedExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const withValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.split('=')[0]!;
+    if (withValue.has(name)) {
+      out.push(a);
+      if (!a.includes('=') && i + 1 < argv.length) out.push(argv[++i]!);
+    } else if (a === '--enable-source-maps' || a === '--no-warnings' || a.startsWith('--experimental-')) {
+      out.push(a);
+    } else if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '--input-type') {
+      if (!a.includes('=')) i++;
+    }
+  }
+  return out;
+}
+
 function checkBootstrap(): string {
   if (!existsSync(bootstrap)) throw new Error(`concurry: worker bootstrap not found at ${bootstrap}`);
   return bootstrap;
 }
 
 export function threadChannel(resourceLimits?: ConstructorParameters<typeof NodeWorker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never): Channel {
-  const worker = new NodeWorker(checkBootstrap(), { resourceLimits, stdout: false, stderr: false });
+  const worker = new NodeWorker(checkBootstrap(), { resourceLimits, execArgv: inheritedExecArgv() });
   let lastError: Error | undefined;
   worker.on('error', (e) => (lastError = e));
   return {
@@ -47,7 +69,7 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
 export function processChannel(): Channel {
   const child: ChildProcess = fork(checkBootstrap(), [], {
     serialization: 'advanced',
-    execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
+    execArgv: inheritedExecArgv(),
     env: { ...process.env, CONCURRY_WORKER_PROCESS: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -27,6 +27,16 @@ function describeUncloneable(value: unknown): string {
 }
 
 export function startHost(port: HostPort): void {
+  // A worker that throws outside any call is broken: say why, then exit so the caller replaces it.
+  const fatal = (error: unknown) => {
+    try {
+      port.post({ t: 'fatal', error: encodeError(error) });
+    } finally {
+      port.exit(1);
+    }
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   let runtime: WorkerRuntime | undefined;
   let initError: unknown;
   const early: WireCall[] = [];
@@ -35,23 +45,26 @@ export function startHost(port: HostPort): void {
   const budgetWaiters = new Map<number, (ok: boolean) => void>();
 
   let outbox: WireResult[] = [];
+  let outboxMethods: string[] = [];
   let flushScheduled = false;
   const flush = () => {
     flushScheduled = false;
     const batch = outbox;
+    const methods = outboxMethods;
     outbox = [];
+    outboxMethods = [];
     try {
       port.post({ t: 'results', batch });
     } catch {
       // One result can't be cloned: send them one by one so only that call fails.
-      for (const r of batch) {
+      for (const [i, r] of batch.entries()) {
         try {
           port.post({ t: 'results', batch: [r] });
         } catch (error) {
           const reason = describeUncloneable(r[2]) || (error as Error).message;
           port.post({
             t: 'results',
-            batch: [[r[0], false, encodeError(new TypeError(`The result of ${methodOf.get(r[0]) ?? 'the call'} cannot be sent back from the worker: ${reason}`))]],
+            batch: [[r[0], false, encodeError(new TypeError(`The result of ${methods[i]} cannot be sent back from the worker: ${reason}`))]],
           });
         }
       }
@@ -60,20 +73,16 @@ export function startHost(port: HostPort): void {
   const methodOf = new Map<number, string>();
   const settle = (id: number, ok: boolean, value: unknown) => {
     outbox.push([id, ok, ok ? value : encodeError(value)]);
+    outboxMethods.push(methodOf.get(id) ?? 'the call');
+    methodOf.delete(id);
     if (!flushScheduled) {
       flushScheduled = true;
       queueMicrotask(flush);
     }
   };
   const settlerFor = (id: number): Settler => ({
-    resolve: (v) => {
-      methodOf.delete(id);
-      settle(id, true, v);
-    },
-    reject: (e) => {
-      methodOf.delete(id);
-      settle(id, false, e);
-    },
+    resolve: (v) => settle(id, true, v),
+    reject: (e) => settle(id, false, e),
   });
 
   const run = (batch: WireCall[]) => {

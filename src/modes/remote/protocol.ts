@@ -33,6 +33,7 @@ export type FromWorker =
   | { t: 'limits'; rid: number; op: 'abort' }
   | { t: 'limits'; rid: number; op: 'release'; acqId: number; used: Record<string, number>; force: boolean }
   | { t: 'budget'; rid: number; op: 'record' | 'try' }
+  | { t: 'fatal'; error: unknown }
   | { t: 'stopped' };
 
 /** What the caller answers to a successful remote acquire. */

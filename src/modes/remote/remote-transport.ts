@@ -33,6 +33,8 @@ export class RemoteTransport implements Transport {
   private readonly held = new Map<number, Acquisition>();
   private readonly acquiring = new Map<number, AbortController>();
   private nextAcqId = 1;
+  /** What the worker reported before it died of an uncaught exception. */
+  private fatalError?: Error;
 
   constructor(
     private readonly init: TransportInit,
@@ -156,6 +158,9 @@ export class RemoteTransport implements Transport {
       case 'stopped':
         this.channel.kill();
         break;
+      case 'fatal':
+        this.fatalError = decodeError(msg.error) as Error;
+        break;
     }
   }
 
@@ -195,6 +200,7 @@ export class RemoteTransport implements Transport {
 
   private onExit(info: ExitInfo): void {
     this.exited = true;
+    if (this.fatalError) info = { ...info, error: this.fatalError };
     // Whatever the worker held or was waiting for goes back.
     for (const c of this.acquiring.values()) c.abort();
     this.acquiring.clear();
