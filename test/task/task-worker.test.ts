@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskWorker, task, type Mode } from '../../src/index.js';
 
-export const TASK_MODES: Mode[] = ['sync', 'async'];
+export const TASK_MODES: Mode[] = ['sync', 'async', 'thread', 'process'];
 
 const handles: { stop(): Promise<void> }[] = [];
 const track = <T extends { stop(): Promise<void> }>(h: T): T => (handles.push(h), h);
@@ -88,20 +88,17 @@ describe.each(TASK_MODES)('TaskWorker in %s mode', (mode) => {
 
   it('map keeps at most `window` calls in flight', async () => {
     const tw = track(TaskWorker.options({ mode, maxConcurrency: 100 }).init());
-    let active = 0;
     let peak = 0;
     const out = await tw.map(
       async (x: number) => {
-        active++;
-        peak = Math.max(peak, active);
         await new Promise((r) => setTimeout(r, 1));
-        active--;
         return x;
       },
       Array.from({ length: 50 }, (_, i) => i),
-      { window: 7 },
+      { window: 7, progress: () => (peak = Math.max(peak, tw.stats().pending)) },
     );
-    expect(out).toHaveLength(50);
+    expect(out).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(7);
   });
 
