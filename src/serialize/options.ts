@@ -3,7 +3,15 @@
  * clone can't carry. They travel as source text (checked for captured variables) and class names.
  */
 import { matchesClass } from '../retry/options.js';
+import { rateLimitErrors, transientErrors } from '../retry/predicates.js';
 import { deserializeFunction, serializeFunction, type SerializedFunction } from './functions.js';
+
+/** Functions this package exports for use in options: sent by name, found again on the other side. */
+const BUILTINS = new Map<string, Function>([
+  ['transientErrors', transientErrors],
+  ['rateLimitErrors', rateLimitErrors],
+]);
+const builtinNames = new Map([...BUILTINS].map(([name, fn]) => [fn, name]));
 
 type Encoded = { __fn: SerializedFunction } | { __errorClass: string } | unknown;
 
@@ -13,6 +21,7 @@ function isErrorClass(v: unknown): v is new (...a: any[]) => Error {
 
 function encodeValue(value: unknown, where: string): Encoded {
   if (isErrorClass(value)) return { __errorClass: value.name };
+  if (typeof value === 'function' && builtinNames.has(value)) return { __builtin: builtinNames.get(value) };
   if (typeof value === 'function') return { __fn: serializeFunction(value, where) };
   if (Array.isArray(value)) return value.map((v, i) => encodeValue(v, `${where}[${i}]`));
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -24,6 +33,7 @@ function encodeValue(value: unknown, where: string): Encoded {
 function decodeValue(value: Encoded): unknown {
   if (Array.isArray(value)) return value.map(decodeValue);
   if (value !== null && typeof value === 'object') {
+    if ('__builtin' in (value as object)) return BUILTINS.get((value as { __builtin: string }).__builtin);
     if ('__fn' in (value as object)) return deserializeFunction((value as { __fn: SerializedFunction }).__fn);
     if ('__errorClass' in (value as object)) {
       const name = (value as { __errorClass: string }).__errorClass;
