@@ -16,8 +16,11 @@ export interface WorkerLoad {
 }
 
 export interface Balancer {
-  /** Picks among the indices in `eligible` (non-empty, ascending). */
-  select(loads: readonly WorkerLoad[], eligible: readonly number[]): number;
+  /**
+   * Picks a worker index among those `eligible` accepts, or -1 when none does. Runs on every call
+   * of a pool, so it allocates nothing.
+   */
+  select(loads: readonly WorkerLoad[], eligible: (i: number) => boolean): number;
   stats(): Record<string, unknown>;
 }
 
@@ -32,40 +35,48 @@ export function createBalancer(kind: LoadBalancing, random: RandomSource = Math.
           const n = loads.length;
           for (let step = 0; step < n; step++) {
             const i = (counter + step) % n;
-            if (eligible.includes(i)) {
+            if (eligible(i)) {
               counter = i + 1;
               return i;
             }
           }
-          return eligible[0]!;
+          return -1;
         },
         stats: () => ({ algorithm: 'round-robin', offset, counter }),
       };
     }
     case 'least-active':
       return {
-        select: (loads, eligible) => argMin(eligible, (i) => loads[i]!.active),
+        select: (loads, eligible) => argMin(loads, eligible, (l) => l.active),
         stats: () => ({ algorithm: 'least-active' }),
       };
     case 'least-total':
       return {
-        select: (loads, eligible) => argMin(eligible, (i) => loads[i]!.dispatched),
+        select: (loads, eligible) => argMin(loads, eligible, (l) => l.dispatched),
         stats: () => ({ algorithm: 'least-total' }),
       };
     case 'random':
       return {
-        select: (_loads, eligible) => eligible[Math.min(eligible.length - 1, Math.floor(random() * eligible.length))]!,
+        select(loads, eligible) {
+          let count = 0;
+          for (let i = 0; i < loads.length; i++) if (eligible(i)) count++;
+          if (count === 0) return -1;
+          let pick = Math.min(count - 1, Math.floor(random() * count));
+          for (let i = 0; i < loads.length; i++) if (eligible(i) && pick-- === 0) return i;
+          return -1;
+        },
         stats: () => ({ algorithm: 'random' }),
       };
   }
 }
 
-function argMin(indices: readonly number[], key: (i: number) => number): number {
-  let best = indices[0]!;
-  let bestKey = key(best);
-  for (let k = 1; k < indices.length; k++) {
-    const i = indices[k]!;
-    const v = key(i);
+/** The eligible index with the smallest key; ties go to the lowest index. */
+function argMin(loads: readonly WorkerLoad[], eligible: (i: number) => boolean, key: (l: WorkerLoad) => number): number {
+  let best = -1;
+  let bestKey = Infinity;
+  for (let i = 0; i < loads.length; i++) {
+    if (!eligible(i)) continue;
+    const v = key(loads[i]!);
     if (v < bestKey) {
       best = i;
       bestKey = v;

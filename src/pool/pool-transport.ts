@@ -188,6 +188,11 @@ export class PoolTransport implements Transport {
     });
   }
 
+  private readonly hasSlot = (i: number): boolean => {
+    const m = this.members[i]!;
+    return !m.dead && m.active < this.settings.maxQueuedTasks;
+  };
+
   /** Sends `pc` to a member with a free slot; false when every member is full. */
   private dispatch(pc: PoolCall): boolean {
     let member: Member | undefined;
@@ -197,10 +202,9 @@ export class PoolTransport implements Transport {
       member = new Member(index, this.spawn(index));
       this.members.push(member);
     } else {
-      const eligible: number[] = [];
-      for (const m of this.members) if (!m.dead && m.active < this.settings.maxQueuedTasks) eligible.push(m.index);
-      if (eligible.length === 0) return false;
-      member = this.members[this.balancer.select(this.members, eligible)]!;
+      const index = this.balancer.select(this.members, this.hasSlot);
+      if (index < 0) return false;
+      member = this.members[index]!;
     }
     pc.member = member;
     member.active++;

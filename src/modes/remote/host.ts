@@ -38,6 +38,7 @@ export function startHost(port: HostPort): void {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   let runtime: WorkerRuntime | undefined;
+  let className = 'Worker';
   let initError: unknown;
   const early: WireCall[] = [];
   const limits = new RemoteLimits((m) => port.post(m));
@@ -64,35 +65,39 @@ export function startHost(port: HostPort): void {
           const reason = describeUncloneable(r[2]) || (error as Error).message;
           port.post({
             t: 'results',
-            batch: [[r[0], false, encodeError(new TypeError(`The result of ${methods[i]} cannot be sent back from the worker: ${reason}`))]],
+            batch: [[r[0], false, encodeError(new TypeError(`The result of ${className}.${methods[i]} cannot be sent back from the worker: ${reason}`))]],
           });
         }
       }
     }
   };
-  const methodOf = new Map<number, string>();
-  const settle = (id: number, ok: boolean, value: unknown) => {
+  const settle = (id: number, method: string, ok: boolean, value: unknown) => {
     outbox.push([id, ok, ok ? value : encodeError(value)]);
-    outboxMethods.push(methodOf.get(id) ?? 'the call');
-    methodOf.delete(id);
+    outboxMethods.push(method);
     if (!flushScheduled) {
       flushScheduled = true;
       queueMicrotask(flush);
     }
   };
-  const settlerFor = (id: number): Settler => ({
-    resolve: (v) => settle(id, true, v),
-    reject: (e) => settle(id, false, e),
-  });
+  /** One small object per call (no closures): calls are the hot path. */
+  class CallSettler implements Settler {
+    constructor(
+      readonly id: number,
+      readonly method: string,
+    ) {}
+    resolve(v: unknown) {
+      settle(this.id, this.method, true, v);
+    }
+    reject(e: unknown) {
+      settle(this.id, this.method, false, e);
+    }
+  }
+  const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
 
   const run = (batch: WireCall[]) => {
     for (const [id, method, args] of batch) {
-      if (!runtime) {
-        settlerFor(id).reject(initError);
-        continue;
-      }
-      methodOf.set(id, `${runtime.className}.${method}`);
-      runtime.submit(id, method, args, settlerFor(id));
+      if (!runtime) settlerFor(id, method).reject(initError);
+      else runtime.submit(id, method, args, settlerFor(id, method));
     }
   };
 
@@ -112,11 +117,14 @@ export function startHost(port: HostPort): void {
                   }),
               }
             : undefined;
-          runtime = new WorkerRuntime(workerClass, msg.ctorArgs, decodeOptions<RuntimeOptions>(msg.runtimeOptions), {
+          // Inline: an idle worker starts a call as its message arrives, one hop fewer than a microtask.
+          const options = { ...decodeOptions<RuntimeOptions>(msg.runtimeOptions), inline: true };
+          runtime = new WorkerRuntime(workerClass, msg.ctorArgs, options, {
             emit: (event) => port.post({ t: 'event', event }),
             limits,
             budget,
           });
+          className = runtime.className;
           port.post({ t: 'ready' });
         } catch (error) {
           initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });

@@ -30,6 +30,7 @@ export class RemoteTransport implements Transport {
   private exited = false;
   private exitWaiters: (() => void)[] = [];
   private referenced = true;
+  private starting = true;
   private readonly held = new Map<number, Acquisition>();
   private readonly acquiring = new Map<number, AbortController>();
   private nextAcqId = 1;
@@ -141,9 +142,13 @@ export class RemoteTransport implements Transport {
         this.init.onEvent(msg.event);
         break;
       case 'ready':
+        this.starting = false;
+        this.updateRef();
         this.resolveReady();
         break;
       case 'init-error':
+        this.starting = false;
+        this.updateRef();
         this.initError = decodeError(msg.error);
         this.rejectReady(this.initError);
         for (const id of [...this.pending.keys()]) this.settle(id, false, this.initError);
@@ -222,7 +227,8 @@ export class RemoteTransport implements Transport {
 
   /** Idle workers must not keep the caller's process alive. */
   private updateRef(): void {
-    const want = this.pending.size > 0 || this.stopping;
+    // Starting up counts as busy: someone may be awaiting ready().
+    const want = this.pending.size > 0 || this.stopping || this.starting;
     if (want === this.referenced) return;
     this.referenced = want;
     if (want) this.channel.ref();

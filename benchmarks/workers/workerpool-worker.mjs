@@ -1,0 +1,2 @@
+import workerpool from 'workerpool';
+workerpool.worker({ addOne: (x) => x + 1 });
