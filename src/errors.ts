@@ -63,6 +63,14 @@ export class RetryValidationError extends ConcurryError {
   }
 }
 
+/** An acquisition was used wrongly: updated after release, or a RateLimit never updated before release. */
+export class LimitUsageError extends ConcurryError {}
+
+/** A fault injected by the `chaos` option. Carries `status` (default 503) so retry predicates treat it like a real one. */
+export class ChaosError extends ConcurryError {
+  declare status: number;
+}
+
 /** Classes the transport can re-create by `name` on the caller's side. */
 export const errorClassesByName: Record<string, new (...args: any[]) => Error> = {
   ConcurryError,
@@ -75,4 +83,6 @@ export const errorClassesByName: Record<string, new (...args: any[]) => Error> =
   WorkerCrashedError,
   CircuitOpenError,
   RetryValidationError,
+  LimitUsageError,
+  ChaosError,
 };

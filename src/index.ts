@@ -25,7 +25,15 @@ export {
   WorkerCrashedError,
   CircuitOpenError,
   RetryValidationError,
+  LimitUsageError,
+  ChaosError,
 } from './errors.js';
+export type { ResilienceOptions, TimeoutOption, HedgeOptions, FallbackOption, FallbackContext } from './resilience/options.js';
+export type { CircuitBreakerOptions, CircuitSnapshot, CircuitState } from './resilience/circuit-breaker.js';
+export type { CircuitView, GuardStats } from './resilience/guard.js';
+export type { ChaosOptions } from './resilience/chaos.js';
+export type { LatencySummary } from './resilience/latency.js';
+export { eventChannel } from './resilience/diagnostics.js';
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
 export * from './retry/index.js';
 export * from './limits/index.js';

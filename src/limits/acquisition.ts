@@ -1,8 +1,7 @@
 /** What an acquire() gives back: the amounts held, the usage report, and the release. */
-import { ConcurryError } from '../errors.js';
+import { LimitUsageError } from '../errors.js';
 
-/** Raised on release when a RateLimit was acquired but never updated — after everything was released. */
-export class LimitUsageError extends ConcurryError {}
+export { LimitUsageError };
 
 /** The set-side operations an acquisition needs (kept small so a remote proxy can stand in). */
 export interface AcquisitionOwner {

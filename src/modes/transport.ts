@@ -58,6 +58,18 @@ export interface Transport {
   cancel(id: number): boolean;
   /** Number of calls sent and not yet settled. */
   readonly inFlight: number;
+  /** Whether call `id` was sent and has not settled yet (thread/process modes and pools). */
+  isInFlight?(id: number): boolean;
+  /**
+   * Kills the thread/process running call `id` because it ignored its abort (after a timeout).
+   * The worker's other calls fail as in a crash; a pool replaces the worker.
+   */
+  terminate?(id: number, reason: string): void;
+  /**
+   * Pools only: sends a copy of a call (a hedge) to a worker other than those running `avoidIds`,
+   * if one has a free slot now. False when there is none (nothing is sent).
+   */
+  sendElsewhere?(call: TransportCall, settler: Settler, avoidIds: readonly number[]): boolean;
   /**
    * Stops the instance: waits up to `timeoutMs` for running calls, then tears down (terminating a
    * thread/process). Calls still unsettled afterwards are rejected by the handle.

@@ -67,6 +67,8 @@ class PoolCall implements Settler {
   /** Position among its transport's in-flight calls when that transport crashed. */
   crashRank?: number;
   crashResends = 0;
+  /** Cancelled by the caller: never re-sent after a crash. */
+  cancelled = false;
 
   constructor(
     readonly pool: PoolTransport,
@@ -125,16 +127,48 @@ export class PoolTransport implements Transport {
     if (this.waiting.length > 0 || !this.dispatch(pc)) this.waiting.push(pc);
   }
 
+  isInFlight(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  terminate(id: number, reason: string): void {
+    const pc = this.byId.get(id);
+    if (pc?.member) pc.member.transport.terminate?.(id, reason);
+  }
+
+  sendElsewhere(call: TransportCall, settler: Settler, avoidIds: readonly number[]): boolean {
+    if (this.broken || this.stopping || this.settings.onDemand) return false;
+    const avoid = new Set<Member>();
+    for (const id of avoidIds) {
+      const member = this.byId.get(id)?.member;
+      if (member) avoid.add(member);
+    }
+    const index = this.balancer.select(this.members, (i) => this.hasSlot(i) && !avoid.has(this.members[i]!));
+    if (index < 0) return false;
+    const pc = new PoolCall(this, call, settler);
+    this.byId.set(call.id, pc);
+    this.sendTo(pc, this.members[index]!);
+    return true;
+  }
+
   cancel(id: number): boolean {
     const pc = this.byId.get(id);
     if (!pc) return false;
+    pc.cancelled = true;
     const i = this.waiting.indexOf(pc);
     if (i >= 0) {
       this.waiting.splice(i, 1);
       this.byId.delete(id);
       return true;
     }
-    return pc.member ? pc.member.transport.cancel(id) : false;
+    const member = pc.member;
+    if (!member || !member.transport.cancel(id)) return false;
+    // The member dropped it before it ran: it will never settle it, so free its slot here.
+    member.inFlight.delete(pc);
+    member.active--;
+    this.byId.delete(id);
+    this.drain();
+    return true;
   }
 
   async stop(timeoutMs: number): Promise<void> {
@@ -206,6 +240,11 @@ export class PoolTransport implements Transport {
       if (index < 0) return false;
       member = this.members[index]!;
     }
+    this.sendTo(pc, member);
+    return true;
+  }
+
+  private sendTo(pc: PoolCall, member: Member): void {
     pc.member = member;
     member.active++;
     member.dispatched++;
@@ -214,7 +253,6 @@ export class PoolTransport implements Transport {
     pc.sentTo = member.transport;
     pc.crashRank = undefined;
     member.transport.send(pc.call, pc);
-    return true;
   }
 
   private drain(): void {
@@ -230,7 +268,7 @@ export class PoolTransport implements Transport {
    * a call that may have been running is re-sent only within its method's numRetries.
    */
   private resendAfterCrash(pc: PoolCall, member: Member): boolean {
-    if (this.stopping || this.broken) return false;
+    if (this.stopping || this.broken || pc.cancelled) return false;
     const mayHaveRun = (pc.crashRank ?? 0) < this.init.runtimeOptions.maxConcurrency;
     if (mayHaveRun) {
       if (pc.crashResends >= this.settings.crashRetriesFor(pc.call.method)) return false;

@@ -14,6 +14,7 @@ import type { RuntimeEvent } from './events.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { publicMethodNames } from './methods.js';
 import { constructWorker } from './construct.js';
+import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
 
 /** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
 export interface Settler {
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   /** Run each call inline at submission (sync mode) instead of queueing. */
   inline?: boolean;
   retry?: WorkerRetryOptions;
+  /** Fault injection around every attempt (tests). */
+  chaos?: ChaosOptions;
 }
 
 export interface RuntimeHooks {
@@ -88,9 +91,12 @@ export class WorkerRuntime {
     } catch (error) {
       throw new WorkerInitError(`${this.className} constructor failed: ${messageOf(error)}`, { cause: error });
     }
+    const chaos = options.chaos;
+    const chaosDraw = chaos ? chaosRandom(chaos) : undefined;
     for (const name of names) {
-      const fn = (this.instance as any)[name];
+      let fn = (this.instance as any)[name];
       if (typeof fn !== 'function') continue;
+      if (chaos) fn = withChaos(name, fn, chaos, chaosDraw!, this.clock);
       this.originals.set(name, fn);
       // A method calling another public method through `this` gets that method's retry settings.
       if (this.policyFor(name)) {

@@ -10,19 +10,30 @@ import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport } from '../modes/transport.js';
 import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
 import { unknownMethod } from '../runtime/runtime.js';
+import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilience/guard.js';
+import { LatencyRecorder, type LatencySummary } from '../resilience/latency.js';
+import { eventChannel, publishEvent } from '../resilience/diagnostics.js';
 
 /** Per-method counters reported by `handle.stats()`. */
-export interface MethodStats {
+export interface MethodStats extends GuardStats {
   /** Calls submitted. */
   calls: number;
   /** Attempts made by finished calls (first attempts plus retries). */
   attempts: number;
   retries: number;
   successes: number;
+  /** Calls that finally failed (including those answered by a fallback, see `fallbacks`). */
   failures: number;
   validationFailures: number;
   /** Total time spent in retry backoff, ms. */
   totalBackoffMs: number;
+  /** Caller-observed latency of settled calls, ms (submission to settlement). */
+  latencyMs: LatencySummary;
+}
+
+/** The live counters behind {@link MethodStats}. */
+interface MethodCounters extends Omit<MethodStats, 'latencyMs'> {
+  latency: LatencyRecorder;
 }
 
 /** What `handle.stats()` returns. */
@@ -44,11 +55,15 @@ export interface StopOptions {
 type EventListener<T extends RuntimeEventType> = (event: Extract<RuntimeEvent, { type: T }>) => void;
 
 /** A Future that reports its own settlement to the handle that made it. */
-class CallFuture extends Future<unknown> {
+class CallFuture extends Future<unknown> implements GuardTarget {
+  /** Set when the call went through the resilience guard. */
+  guarded?: ReturnType<CallGuard['send']>;
+  readonly startedAt = performance.now();
+
   constructor(
     readonly id: number,
     readonly core: HandleCore,
-    readonly stats: MethodStats,
+    readonly stats: MethodCounters,
   ) {
     super();
   }
@@ -57,6 +72,7 @@ class CallFuture extends Future<unknown> {
     if (this.done) return;
     this.core.settled(this);
     this.stats.successes++;
+    this.stats.latency.record(performance.now() - this.startedAt);
     super.resolve(value);
   }
 
@@ -64,7 +80,16 @@ class CallFuture extends Future<unknown> {
     if (this.done) return;
     this.core.settled(this);
     this.stats.failures++;
+    this.stats.latency.record(performance.now() - this.startedAt);
     super.reject(error);
+  }
+
+  resolveWithFallback(value: unknown): void {
+    if (this.done) return;
+    this.core.settled(this);
+    this.stats.failures++;
+    this.stats.latency.record(performance.now() - this.startedAt);
+    super.resolve(value);
   }
 }
 
@@ -83,7 +108,9 @@ export class HandleCore {
   private stopPromise?: Promise<void>;
   private stopped = false;
   private readonly listeners = new Map<string, Set<(e: any) => void>>();
-  private readonly methodStats = new Map<string, MethodStats>();
+  private readonly methodStats = new Map<string, MethodCounters>();
+  /** Resilience layer (breaker, timeout, hedging, fallback), when any of those options is set. */
+  private guard?: CallGuard;
 
   constructor(
     readonly className: string,
@@ -93,6 +120,16 @@ export class HandleCore {
     private readonly stopTimeout: number,
   ) {
     for (const name of methodNames) this.methodStats.set(name, emptyStats());
+  }
+
+  /** @internal installs the resilience layer (before any call). */
+  useGuard(makeGuard: (nextId: () => number) => CallGuard): void {
+    this.guard = makeGuard(() => this.nextId++);
+  }
+
+  /** The circuit breaker's state (always 'closed' without a `circuitBreaker` option). */
+  get circuit(): CircuitView {
+    return this.guard?.circuit ?? NO_CIRCUIT;
   }
 
   /** Submits a call; the Future settles with its outcome. */
@@ -105,7 +142,7 @@ export class HandleCore {
     this.pending.set(future.id, future);
     future.canceller = () => this.cancel(future);
     if (this.held.length === 0 && !(this.unwrapFutures && argsNeedUnwrapping(args))) {
-      this.transport.send({ id: future.id, method, args }, future);
+      this.dispatch(future, method, args);
     } else {
       this.hold(future, method, args);
     }
@@ -117,18 +154,32 @@ export class HandleCore {
     this.pending.delete(future.id);
   }
 
-  /** @internal Feeds a runtime event to stats and listeners. */
+  private dispatch(future: CallFuture, method: string, args: unknown[]): void {
+    if (this.guard) future.guarded = this.guard.send({ id: future.id, method, args }, future, future.stats);
+    else this.transport.send({ id: future.id, method, args }, future);
+  }
+
+  /** @internal Feeds an event to stats, listeners and diagnostics_channel. */
   onEvent = (event: RuntimeEvent): void => {
-    const stats = this.methodStats.get(event.methodName);
-    if (stats) {
-      if (event.type === 'retry') {
+    if (event.type === 'retry') {
+      const stats = this.methodStats.get(event.methodName);
+      if (stats) {
         stats.retries++;
         stats.totalBackoffMs += event.delayMs;
-      } else if (event.type === 'validation-failed') stats.validationFailures++;
+      }
+    } else if (event.type === 'validation-failed') {
+      const stats = this.methodStats.get(event.methodName);
+      if (stats) stats.validationFailures++;
     }
     const set = this.listeners.get(event.type);
     if (set) for (const fn of set) fn(event);
+    publishEvent(this.className, event);
   };
+
+  /** @internal Whether an event of this type has a listener or a diagnostics_channel subscriber. */
+  observes(type: RuntimeEventType): boolean {
+    return (this.listeners.get(type)?.size ?? 0) > 0 || eventChannel(type).hasSubscribers;
+  }
 
   on<T extends RuntimeEventType>(type: T, listener: EventListener<T>): () => void {
     let set = this.listeners.get(type);
@@ -144,7 +195,8 @@ export class HandleCore {
   stats(): HandleStats {
     const methods: Record<string, MethodStats> = {};
     for (const [name, s] of this.methodStats) {
-      methods[name] = { ...s, attempts: s.successes + s.failures + s.retries };
+      const { latency, ...counters } = s;
+      methods[name] = { ...counters, attempts: s.successes + s.failures + s.retries, latencyMs: latency.summary() };
     }
     const pool = (this.transport as { stats?: () => HandleStats['pool'] }).stats?.();
     return { methods, pending: this.pending.size, stopped: this.stopped, ...(pool ? { pool } : {}) };
@@ -164,6 +216,7 @@ export class HandleCore {
       try {
         await this.transport.stop(timeout);
       } finally {
+        this.guard?.dispose();
         for (const f of [...this.pending.values()]) f.reject(new CancelledError('Worker stopped before the call finished'));
       }
     })();
@@ -171,6 +224,7 @@ export class HandleCore {
   }
 
   private cancel(future: CallFuture): boolean {
+    if (future.guarded) return this.guard!.cancel(future.guarded);
     const heldIndex = this.held.findIndex((h) => h.future === future);
     if (heldIndex >= 0) {
       this.held.splice(heldIndex, 1);
@@ -207,11 +261,27 @@ export class HandleCore {
     while (this.held.length > 0 && this.held[0]!.resolvedArgs && !this.stopped) {
       const h = this.held.shift()!;
       if (h.future.done) continue;
-      this.transport.send({ id: h.future.id, method: h.method, args: h.resolvedArgs! }, h.future);
+      this.dispatch(h.future, h.method, h.resolvedArgs!);
     }
   }
 }
 
-function emptyStats(): MethodStats {
-  return { calls: 0, attempts: 0, retries: 0, successes: 0, failures: 0, validationFailures: 0, totalBackoffMs: 0 };
+function emptyStats(): MethodCounters {
+  return {
+    calls: 0,
+    attempts: 0,
+    retries: 0,
+    successes: 0,
+    failures: 0,
+    validationFailures: 0,
+    totalBackoffMs: 0,
+    timeouts: 0,
+    circuitRejections: 0,
+    hedges: 0,
+    hedgeWins: 0,
+    fallbacks: 0,
+    latency: new LatencyRecorder(),
+  };
 }
+
+const NO_CIRCUIT: CircuitView = { state: 'closed', stateOf: () => 'closed', snapshot: () => [] };

@@ -6,7 +6,7 @@ import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
 export type MaybeFuture<T> = T | PromiseLike<T>;
 
 /** Names a handle reserves for itself; a worker class cannot use them as method names. */
-export type ReservedHandleKeys = 'ready' | 'stop' | 'on' | 'off' | 'stats' | 'limits' | 'context';
+export type ReservedHandleKeys = 'ready' | 'stop' | 'on' | 'off' | 'stats' | 'circuit' | 'limits' | 'context';
 
 type MethodKeys<W> = {
   [K in keyof W]: K extends ReservedHandleKeys ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never;
@@ -33,6 +33,8 @@ export interface HandleControls {
   off<T extends RuntimeEventType>(type: T, listener: (event: Extract<RuntimeEvent, { type: T }>) => void): void;
   /** Per-method attempts, retries, successes, failures, validation failures and backoff time. */
   stats(): HandleStats;
+  /** The circuit breaker's state and counters ('closed' and empty without a `circuitBreaker` option). */
+  readonly circuit: import('../resilience/guard.js').CircuitView;
   [Symbol.asyncDispose](): Promise<void>;
 }
 

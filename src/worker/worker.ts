@@ -19,11 +19,16 @@ import type { Transport, TransportInit } from '../modes/transport.js';
 import { PoolTransport } from '../pool/pool-transport.js';
 import type { LoadBalancing } from '../pool/balancers.js';
 import type { WorkerHandle } from './types.js';
+import '../resilience/options.js';
+import { checkHedgeMethods, resolveTimeouts, type ResilienceOptions } from '../resilience/options.js';
+import { CallGuard } from '../resilience/guard.js';
+import { observeLimitWaits } from '../resilience/limit-events.js';
+import { systemClock } from '../clock.js';
 
-const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'then'];
+const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'circuit', 'then'];
 
 /** Options accepted by `Worker.options()`. */
-export interface WorkerOptions extends WorkerRetryOptions {
+export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
   /** Where the worker runs: `'sync' | 'async' | 'thread' | 'process'`. Required. */
   mode: Mode;
   /** Calls allowed to overlap (async methods); default 1 = strict actor order. */
@@ -127,6 +132,8 @@ export class WorkerBuilder<C extends WorkerClass> {
     // Fail fast on retry options (unknown method names, ranges), before any worker exists.
     resolveRetryPolicies(retryOptionsOf(this.resolved), this.methods);
     if (this.resolved.limits !== undefined) toLimits(this.resolved.limits);
+    resolveTimeouts(this.resolved.timeout as ResilienceOptions['timeout'], this.methods);
+    checkHedgeMethods(this.resolved.hedge as ResilienceOptions['hedge'], this.methods, this.resolved.maxWorkers as number);
   }
 
   /** One worker's transport, or a pool of them when `maxWorkers > 1` or `onDemand`. */
@@ -134,7 +141,9 @@ export class WorkerBuilder<C extends WorkerClass> {
     const o = this.resolved;
     const factory = transportFactory(o.mode)!;
     const maxWorkers = o.maxWorkers as number;
-    if (maxWorkers <= 1 && !o.onDemand) return factory(init);
+    // A thread/process worker whose timed-out call may be terminated needs a pool to be replaced in.
+    const replaceable = o.timeout !== undefined && (o.mode === 'thread' || o.mode === 'process');
+    if (maxWorkers <= 1 && !o.onDemand && !replaceable) return factory(init);
     const policies = resolveRetryPolicies(retry, this.methods);
     return new PoolTransport(init, factory, {
       maxWorkers,
@@ -148,15 +157,19 @@ export class WorkerBuilder<C extends WorkerClass> {
   /** Creates the worker (or pool) and returns its handle at once; construction errors surface from `ready()` and every call. */
   init(...ctorArgs: ConstructorParameters<C>): WorkerHandle<InstanceType<C>> {
     const o = this.resolved;
-    const limits = o.limits === undefined ? emptyLimitSet() : toLimits(o.limits);
+    let core!: HandleCore;
+    const limits = observeLimitWaits(
+      o.limits === undefined ? emptyLimitSet() : toLimits(o.limits),
+      (e) => core.onEvent(e),
+      () => core.observes('limit-wait'),
+    );
     const retry = retryOptionsOf(o);
     const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget as any, o.clock as Clock | undefined) : undefined;
-    let core!: HandleCore;
     const transport = this.buildTransport({
       workerClass: this.workerClass,
       moduleRef: undefined,
       ctorArgs,
-      runtimeOptions: { maxConcurrency: o.maxConcurrency, retry },
+      runtimeOptions: { maxConcurrency: o.maxConcurrency, retry, ...(o.chaos ? { chaos: o.chaos as ResilienceOptions['chaos'] } : {}) },
       onEvent: (e) => core.onEvent(e),
       limits,
       workerIndex: 0,
@@ -166,9 +179,26 @@ export class WorkerBuilder<C extends WorkerClass> {
       options: o,
     }, retry);
     core = new HandleCore(this.workerClass.name, this.methods, transport, o.unwrapFutures, o.stopTimeout);
+    if (GUARD_OPTIONS.some((name) => o[name] !== undefined)) {
+      core.useGuard(
+        (nextId) =>
+          new CallGuard({
+            className: this.workerClass.name,
+            methods: this.methods,
+            transport,
+            clock: (o.clock as Clock | undefined) ?? systemClock,
+            options: o as ResilienceOptions,
+            emit: (e) => core.onEvent(e),
+            nextId,
+          }),
+      );
+    }
     return makeHandle(core) as WorkerHandle<InstanceType<C>>;
   }
 }
+
+/** Options served by the caller-side resilience layer; without them calls skip it entirely. */
+const GUARD_OPTIONS = ['timeout', 'circuitBreaker', 'hedge', 'fallback'] as const;
 
 /** Default calls in flight per process worker (IPC buffers grow otherwise); unbounded elsewhere. */
 const DEFAULT_MAX_QUEUED_TASKS: Partial<Record<Mode, number>> = { process: 100 };
@@ -193,6 +223,7 @@ export function makeHandle(core: HandleCore): object {
   handle.on = (type: any, fn: any) => core.on(type, fn);
   handle.off = (type: any, fn: any) => core.off(type, fn);
   handle.stats = () => core.stats();
+  Object.defineProperty(handle, 'circuit', { get: () => core.circuit, enumerable: true });
   handle[Symbol.asyncDispose] = () => core.stop();
   return handle;
 }

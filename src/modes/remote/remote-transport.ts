@@ -7,6 +7,7 @@
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import type { Acquisition } from '../../limits/acquisition.js';
 import type { Settler } from '../../runtime/runtime.js';
+import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
 import { encodeOptions } from '../../serialize/options.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
@@ -78,6 +79,16 @@ export class RemoteTransport implements Transport {
       queueMicrotask(this.flush);
     }
     if (!this.referenced) this.updateRef();
+  }
+
+  isInFlight(id: number): boolean {
+    return this.pending.has(id);
+  }
+
+  terminate(id: number, reason: string): void {
+    if (!this.pending.has(id) || this.exited) return;
+    this.fatalError = new Error(`terminated: ${reason}`);
+    this.channel.kill();
   }
 
   cancel(id: number): boolean {
@@ -218,6 +229,7 @@ export class RemoteTransport implements Transport {
       this.dead = new WorkerCrashedError(`${what} of ${this.init.workerClass.name} ${how}${reason}`, { cause: info.error });
       if (!this.initError) this.rejectReady(this.dead);
       for (const [id, p] of [...this.pending]) this.settle(id, false, new WorkerCrashedError(`${this.dead.message} while running ${this.init.workerClass.name}.${p.method}`, { cause: info.error }));
+      this.init.onEvent({ type: 'crash', workerIndex: this.init.workerIndex, error: summarizeError(this.dead) });
       this.init.onCrash?.(this.dead);
     } else {
       this.dead = new WorkerCrashedError(`${this.init.workerClass.name} worker is stopped`);

@@ -1,0 +1,48 @@
+/**
+ * Per-method latency: the last {@link WINDOW} call durations in a ring (constant memory, no
+ * allocation per call); percentiles are computed when someone asks for a snapshot.
+ */
+
+const WINDOW = 2048;
+
+/** Call latency of one method, ms, over its most recent calls (see `samples`). */
+export interface LatencySummary {
+  /** Calls measured since the handle started. */
+  count: number;
+  /** Calls the percentiles are computed over (the most recent, at most 2048). */
+  samples: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export class LatencyRecorder {
+  private readonly ring = new Float64Array(WINDOW);
+  private count = 0;
+  private sum = 0;
+  private max = 0;
+
+  record(ms: number): void {
+    this.ring[this.count % WINDOW] = ms;
+    this.count++;
+    this.sum += ms;
+    if (ms > this.max) this.max = ms;
+  }
+
+  summary(): LatencySummary {
+    const n = Math.min(this.count, WINDOW);
+    const sorted = this.ring.slice(0, n).sort();
+    const at = (q: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]!);
+    return {
+      count: this.count,
+      samples: n,
+      mean: this.count === 0 ? 0 : this.sum / this.count,
+      p50: at(0.5),
+      p95: at(0.95),
+      p99: at(0.99),
+      max: this.max,
+    };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Limit waits as events: wraps the limits a handle's workers draw on so an acquire that had to
+ * wait reports `{ type: 'limit-wait', keys, waitedMs }`. One wrapper on the caller's side serves
+ * every mode, since thread/process workers' acquisitions are served by the caller's limits too.
+ */
+import type { Acquisition } from '../limits/acquisition.js';
+import type { LimitsLike } from '../limits/index.js';
+import type { RuntimeEvent } from '../runtime/events.js';
+
+/** Waits shorter than this are scheduling noise, not limit pressure. */
+const MIN_REPORTED_WAIT_MS = 1;
+
+export function observeLimitWaits(
+  limits: LimitsLike,
+  emit: (event: RuntimeEvent) => void,
+  /** Whether anyone listens now: without listeners an acquire costs nothing extra. */
+  observed: () => boolean,
+): LimitsLike {
+  const inner = limits as LimitsLike & { needsUpdate?: (key: string) => boolean };
+  const wrapper: LimitsLike & { needsUpdate?: (key: string) => boolean } = {
+    acquire(requested, options) {
+      if (!observed()) return inner.acquire(requested, options);
+      const started = performance.now();
+      return inner.acquire(requested, options).then((acq: Acquisition) => {
+        const waitedMs = performance.now() - started;
+        if (waitedMs >= MIN_REPORTED_WAIT_MS) emit({ type: 'limit-wait', keys: [...acq.amounts.keys()], waitedMs });
+        return acq;
+      });
+    },
+    tryAcquire: (requested) => inner.tryAcquire(requested),
+    run: (requested, fn) => inner.run(requested, fn),
+    stats: () => inner.stats(),
+    get config() {
+      return inner.config;
+    },
+  };
+  if (typeof inner.needsUpdate === 'function') wrapper.needsUpdate = (key) => inner.needsUpdate!(key);
+  return wrapper;
+}
