@@ -1,9 +1,10 @@
 /**
  * Deadlines for many calls on one timer. A timer per call costs more than a whole call on the
  * async path, and calls with the same delay expire in the order they were added, so each delay
- * gets a FIFO lane and one clock timer is armed for the earliest live head. Settled items are
- * dropped lazily from the lane fronts; when nothing is live the timer is cleared, so an idle
- * handle never keeps the process alive.
+ * gets a FIFO lane and one clock timer is armed for the earliest head. Settled items are dropped
+ * lazily from the lane fronts. When nothing is live the timer stays armed but unref'd (cheaper
+ * than clearing and re-creating it call after call), so an idle handle never keeps the process
+ * alive; it is ref'd again as soon as a deadline is live.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 
@@ -51,7 +52,7 @@ export class DeadlineQueue<T> {
     this.dropDone(lane);
     const at = this.clock.now() + delayMs;
     lane.entries.push({ at, item });
-    this.live++;
+    if (this.live++ === 0) setRef(this.timer, true);
     if (at < this.armedAt) this.arm(at);
   }
 
@@ -59,8 +60,7 @@ export class DeadlineQueue<T> {
   settled(): void {
     if (--this.live > 0) return;
     this.live = 0;
-    this.disarm();
-    this.lanes.clear();
+    setRef(this.timer, false);
   }
 
   /** Clears the timer and forgets every item. */
@@ -79,6 +79,7 @@ export class DeadlineQueue<T> {
     this.disarm();
     this.armedAt = at;
     this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
+    if (this.live === 0) setRef(this.timer, false);
   }
 
   private disarm(): void {
@@ -104,4 +105,11 @@ export class DeadlineQueue<T> {
     if (next < Infinity) this.arm(next);
     for (const item of expired) this.onExpire(item);
   };
+}
+
+/** Node timers can be unref'd; other clocks' handles (a FakeClock's ids) have nothing to toggle. */
+function setRef(timer: TimerHandle | undefined, ref: boolean): void {
+  const t = timer as { ref?: () => void; unref?: () => void } | undefined;
+  if (ref) t?.ref?.();
+  else t?.unref?.();
 }

@@ -20,7 +20,8 @@ export interface RetryEnv {
   methodName: string;
   args: unknown[];
   workerClass: string;
-  signal?: AbortSignal;
+  /** The call's signal, or a function creating it on first use (an AbortController per call is costly). */
+  signal?: AbortSignal | (() => AbortSignal);
   emit?: (e: RetryEvent) => void;
   budget?: RetryBudgetClient;
   /** Called after every failed attempt, before the backoff sleep (the runtime releases that attempt's limits here). */
@@ -28,6 +29,28 @@ export interface RetryEnv {
 }
 
 type Outcome = { kind: 'error'; error: unknown } | { kind: 'invalid'; result: unknown; reason: string };
+
+/** The context of one call's attempts. Its signal is created only if someone reads it. */
+class AttemptContext implements RetryContext {
+  attempt = 1;
+  elapsedMs = 0;
+  error?: unknown;
+  result?: unknown;
+  validationErrors: string[] = [];
+
+  constructor(
+    readonly methodName: string,
+    readonly args: unknown[],
+    readonly workerClass: string,
+    private signalSource: AbortSignal | (() => AbortSignal) | undefined,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    const source = this.signalSource;
+    if (typeof source !== 'function') return source;
+    return (this.signalSource = source());
+  }
+}
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
@@ -68,15 +91,7 @@ export function executeWithRetry<R>(attempt: (ctx: RetryContext) => R | Promise<
   const clock = env.clock ?? systemClock;
   const started = clock.now();
   env.budget?.recordCall();
-  const ctx: RetryContext = {
-    attempt: 1,
-    elapsedMs: 0,
-    methodName: env.methodName,
-    args: env.args,
-    workerClass: env.workerClass,
-    signal: env.signal,
-    validationErrors: [],
-  };
+  const ctx: RetryContext = new AttemptContext(env.methodName, env.args, env.workerClass, env.signal);
   // Fast path: the first attempt, no validators — no async machinery unless it fails.
   if (policy.validators.length === 0) {
     let out: R | Promise<R>;
@@ -153,7 +168,7 @@ async function loop<R>(
       env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(err) });
       throw err;
     };
-    if (env.signal?.aborted) throw env.signal.reason;
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
     if (!retryable || ctx.attempt >= maxAttempts) giveUp();
     let wait = computeWait(policy, ctx.attempt, random, previousWait);
     if (outcome.kind === 'error') {
@@ -170,7 +185,7 @@ async function loop<R>(
       delayMs: wait,
       error: outcome.kind === 'error' ? summarizeError(outcome.error) : { name: 'ValidationFailed', message: outcome.reason },
     });
-    await sleep(wait, clock, env.signal);
+    await sleep(wait, clock, ctx.signal);
     ctx.attempt++;
     outcome = undefined;
   }

@@ -248,8 +248,7 @@ export class WorkerRuntime {
     policy: RetryPolicy,
     call: RunningCall | undefined,
   ): Promise<unknown> {
-    const outer = this.currentContext();
-    const signal = call ? signalOf(call) : outer?.signal;
+    const signal = call ? () => signalOf(call) : this.currentContext()?.signal;
     return executeWithRetry(
       (rctx: RetryContext) => {
         const ctx = rctx as unknown as CallContext;
