@@ -68,6 +68,7 @@ describe.each(POOL_MODES)('pools in %s mode', (mode) => {
     expect(() => Member.options({ mode, maxWorkers: 0 })).toThrow(ConfigError);
     expect(() => Member.options({ mode, loadBalancing: 'fastest' as any })).toThrow(/'loadBalancing': got "fastest"; expected one of 'round-robin'/);
     expect(() => Member.options({ mode, maxQueuedTasks: 1.5 })).toThrow(/maxQueuedTasks/);
+    expect(() => Member.options({ mode, resourceLimits: { maxOldGenMb: 10 } })).toThrow("Unknown resourceLimits option 'maxOldGenMb'");
   });
 });
 
@@ -107,6 +108,18 @@ describe.each(['thread', 'process'] as Mode[])('crash recovery in %s pools', (mo
     await expect(running).rejects.toBeInstanceOf(WorkerCrashedError);
     const pids = await gather(Array.from({ length: 4 }, () => pool.pid()));
     expect(pids).not.toContain(pidA);
+  });
+
+  it('a thread that runs out of memory under resourceLimits is replaced; its call fails with WorkerCrashedError', async () => {
+    if (mode !== 'thread') return;
+    const pool = track(Member.options({ mode, maxWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 32 } }).init());
+    await pool.ready();
+    const e = await pool.exhaustMemory().catch((x) => x);
+    expect(e).toBeInstanceOf(WorkerCrashedError);
+    expect(e.message).toMatch(/Worker thread of Member .*while running Member\.exhaustMemory/);
+    const ids = await gather(Array.from({ length: 4 }, () => pool.whoAmI()));
+    expect(new Set(ids).size).toBe(2);
+    expect(pool.stats().pool!.workers[0]!.replacements).toBe(1);
   });
 
   it('a constructor that keeps failing stops the pool with WorkerInitError instead of respawning', async () => {
