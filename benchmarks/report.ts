@@ -1,0 +1,67 @@
+/**
+ * Writes docs/performance.md from the last full run's files in benchmarks/results/: for each suite
+ * its targets (met or missed, never hidden), its chart (docs/charts/<suite>.svg, from plot.ts) and
+ * exactly what the run printed. `npm run bench:report`.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const resultsDir = join(here, 'results');
+const docPath = join(here, '..', 'docs', 'performance.md');
+
+/** What each suite measures, in one paragraph. */
+const ABOUT: Record<string, string> = {
+  'thread-dispatch':
+    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop; then one call at a time (round-trip latency p50/p99) vs piscina.',
+  'process-dispatch': 'Tiny calls to a process worker vs a raw `child_process.fork` IPC loop doing the same round trips.',
+  'async-overhead': 'What an async-mode actor call costs over a plain function call, next to p-queue and p-limit doing the same job.',
+  'retry-overhead': 'The success path of a retry-configured call: what retries cost when nothing fails, vs cockatiel retry and p-retry.',
+  resilience: "Retry + circuit breaker + timeout composed, success path, awaited one at a time, vs cockatiel's wrap(retry, breaker, timeout).",
+  limits: 'Acquire+release throughput (in-process, uncontended and pipelined, and shared by 2 thread workers) vs bottleneck and p-queue; accuracy of each rate algorithm under 10⁶ adversarial arrivals on manual time.',
+  'map-scale': '`TaskWorker.map` over 1M tiny items: throughput and peak RSS.',
+  'llm-batch':
+    'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client.',
+  distributed: 'Two host processes on this machine vs plain BullMQ Queue/Worker doing the same tiny job on the same Redis.',
+};
+
+const suites = existsSync(resultsDir)
+  ? readdirSync(resultsDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort()
+  : [];
+
+const parts: string[] = [
+  '# Performance',
+  '',
+  'Every number here comes from a full run of `npm run bench` on the machine named in each section;',
+  'each suite runs our code and its competitors side by side in the same process run, alternating, after a',
+  'warm-up, and reports medians. This page is generated from that run by `npm run bench:report`',
+  '(charts from `benchmarks/results/*.json`, text exactly as the run printed it). Targets are the',
+  "issues' targets; a missed one is printed as MISSED.",
+  '',
+  'Reproduce: `npm ci && npm run bench && npm run bench:report` (or `npm run bench -- <suite>` for one).',
+  '',
+];
+
+for (const suite of suites) {
+  const result = JSON.parse(readFileSync(join(resultsDir, `${suite}.json`), 'utf8'));
+  const txtPath = join(resultsDir, `${suite}.txt`);
+  parts.push(`## ${suite}`, '');
+  if (ABOUT[suite]) parts.push(ABOUT[suite]!, '');
+  const machine = result.machine ? `${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node}` : 'unknown machine';
+  parts.push(`Run ${result.date ?? ''} on ${machine}.`, '');
+  if (Array.isArray(result.targets) && result.targets.length) {
+    parts.push('| target | result | |', '|---|---|---|');
+    for (const t of result.targets) parts.push(`| ${t.label} | ${t.detail} | ${t.met ? 'met' : '**MISSED**'} |`);
+    parts.push('');
+  }
+  if (existsSync(join(here, '..', 'docs', 'charts', `${suite}.svg`))) parts.push(`![${suite}](charts/${suite}.svg)`, '');
+  if (existsSync(txtPath)) parts.push('```text', readFileSync(txtPath, 'utf8').trimEnd(), '```', '');
+}
+
+if (suites.length === 0) parts.push('No results yet: run `npm run bench` first.', '');
+writeFileSync(docPath, parts.join('\n'));
+console.log(`wrote ${docPath} (${suites.length} suites)`);
