@@ -75,24 +75,32 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   ];
   const results = await compare(contenders, { ops, reps, warmupOps: Math.min(ops, 20_000) });
 
-  // Latency: one call at a time, round trip.
-  const latency = async (fn: () => Promise<unknown>, count: number) => {
-    const samples: number[] = [];
+  // Latency: one call at a time, round trip; rounds alternate between us and piscina so drift in
+  // the machine's load hits both alike.
+  const measure = async (fn: () => Promise<unknown>, count: number, into: number[]) => {
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
       await fn();
-      samples.push((performance.now() - t0) * 1000);
+      into.push((performance.now() - t0) * 1000);
     }
+  };
+  const summarize = (samples: number[]) => {
     samples.sort((a, b) => a - b);
-    return { p50: samples[Math.floor(count * 0.5)]!, p99: samples[Math.floor(count * 0.99)]! };
+    return { p50: samples[Math.floor(samples.length * 0.5)]!, p99: samples[Math.floor(samples.length * 0.99)]! };
   };
   const single = Adder.options({ mode: 'thread' }).init();
   await single.ready();
   const latCount = quick ? 500 : 5000;
-  await latency(() => single.addOne(1), 200);
-  await latency(() => piscina.run(1), 200);
-  const ours = await latency(() => single.addOne(1), latCount);
-  const theirs = await latency(() => piscina.run(1), latCount);
+  await measure(() => single.addOne(1), 2000, []);
+  await measure(() => piscina.run(1), 2000, []);
+  const oursSamples: number[] = [];
+  const theirSamples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    await measure(() => single.addOne(1), latCount / 5, oursSamples);
+    await measure(() => piscina.run(1), latCount / 5, theirSamples);
+  }
+  const ours = summarize(oursSamples);
+  const theirs = summarize(theirSamples);
 
   await Promise.all([pool.stop(), single.stop(), piscina.destroy(), tinypool.destroy(), wpool.terminate(), poolifier.destroy()]);
   printMachine();
