@@ -33,6 +33,11 @@ export class LimitPool implements LimitsLike {
     this.random = options.random ?? Math.random;
   }
 
+  /** Whether `key` is a RateLimit that must be updated with actual usage before release (in any set). */
+  needsUpdate(key: string): boolean {
+    return this.sets.some((s) => s.needsUpdate(key));
+  }
+
   /** The same sets seen from pool worker `index` (its own round-robin position). */
   forWorker(index: number): LimitPool {
     return new LimitPool([...this.sets], { ...this.options, workerIndex: index });

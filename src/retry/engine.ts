@@ -123,7 +123,7 @@ async function loop<R>(
   for (;;) {
     if (outcome === undefined) {
       ctx.elapsedMs = clock.now() - started;
-      ctx.error = undefined;
+      // ctx.error stays: the next attempt may want to know why the previous one failed.
       ctx.result = undefined;
       try {
         const result = await attempt(ctx);

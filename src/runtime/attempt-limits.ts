@@ -31,6 +31,20 @@ export class AttemptLimits {
     return acq;
   }
 
+  /** Acquires now or returns undefined, recording the acquisition like {@link acquire}. In-process modes only. */
+  tryAcquire(...args: Parameters<LimitsLike['tryAcquire']>): ReturnType<LimitsLike['tryAcquire']> {
+    const acq = this.inner.tryAcquire(...args);
+    if (!acq) return acq;
+    this.used = true;
+    const ctx = this.current();
+    if (ctx) {
+      let set = this.held.get(ctx);
+      if (!set) this.held.set(ctx, (set = new Set()));
+      set.add(acq as unknown as AnyAcquisition);
+    }
+    return acq;
+  }
+
   /** Acquires, runs `fn`, releases (also when `fn` throws). */
   async run<R>(requested: Parameters<LimitsLike['acquire']>[0], fn: (acq: Awaited<ReturnType<LimitsLike['acquire']>>) => R | Promise<R>): Promise<R> {
     const acq = await this.acquire(requested);

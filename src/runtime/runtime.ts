@@ -105,7 +105,14 @@ export class WorkerRuntime {
           configurable: true,
           writable: true,
           value: function nestedCallWithRetry(...args: unknown[]) {
-            return runtime.runWithPolicy(name, fn, args, runtime.policyFor(name)!, undefined);
+            const outer = runtime.currentAttempt;
+            const restore = <T>(v: T): T => {
+              if (runtime.maxConcurrency === 1) runtime.currentAttempt = outer;
+              return v;
+            };
+            return runtime.runWithPolicy(name, fn, args, runtime.policyFor(name)!, undefined).then(restore, (e) => {
+              throw restore(e);
+            });
           },
         });
       }

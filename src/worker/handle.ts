@@ -196,7 +196,8 @@ export class HandleCore {
     const methods: Record<string, MethodStats> = {};
     for (const [name, s] of this.methodStats) {
       const { latency, ...counters } = s;
-      methods[name] = { ...counters, attempts: s.successes + s.failures + s.retries, latencyMs: latency.summary() };
+      const attempts = s.successes + s.failures + s.retries - s.circuitRejections;
+      methods[name] = { ...counters, attempts, latencyMs: latency.summary() };
     }
     const pool = (this.transport as { stats?: () => HandleStats['pool'] }).stats?.();
     return { methods, pending: this.pending.size, stopped: this.stopped, ...(pool ? { pool } : {}) };

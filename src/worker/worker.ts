@@ -157,6 +157,15 @@ export class WorkerBuilder<C extends WorkerClass> {
   /** Creates the worker (or pool) and returns its handle at once; construction errors surface from `ready()` and every call. */
   init(...ctorArgs: ConstructorParameters<C>): WorkerHandle<InstanceType<C>> {
     const o = this.resolved;
+    if ((globalThis as Record<symbol, unknown>)[Symbol.for('concurry.locating')]) {
+      // A worker thread/process is importing this module to find a class, and the module's
+      // top-level code starts workers again: without this stop, each worker would spawn another.
+      throw new ConfigError(
+        `${this.workerClass.name}.options(...).init() ran inside a worker while it imported a module to find a worker class. ` +
+          'Guard the top-level code that starts workers: if (isMainModule(import.meta.url)) { … } (isMainModule is exported by concurry), ' +
+          'or move the worker class to its own file with static module = import.meta.url.',
+      );
+    }
     let core!: HandleCore;
     const limits = observeLimitWaits(
       o.limits === undefined ? emptyLimitSet() : toLimits(o.limits),

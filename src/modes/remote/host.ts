@@ -104,6 +104,7 @@ export function startHost(port: HostPort): void {
   port.onMessage(async (msg) => {
     switch (msg.t) {
       case 'init': {
+        limits.config = msg.limitsConfig ?? {};
         try {
           const workerClass = await locateClass(msg.moduleCandidates, msg.exportName);
           const budget: RetryBudgetClient | undefined = msg.hasBudget

@@ -17,6 +17,8 @@ export type ToWorker =
       ctorArgs: unknown[];
       runtimeOptions: unknown;
       hasBudget: boolean;
+      /** The caller's limit set's `config`, so `this.limits.config` reads the same in every mode. */
+      limitsConfig: Record<string, unknown>;
     }
   | { t: 'calls'; batch: WireCall[] }
   | { t: 'cancel'; id: number }

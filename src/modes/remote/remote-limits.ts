@@ -64,11 +64,10 @@ export class RemoteLimits implements LimitsLike {
   private nextRid = 1;
   private readonly waiting = new Map<number, { resolve: (a: Acquisition) => void; reject: (e: unknown) => void }>();
 
-  constructor(private readonly post: Post) {}
+  /** Set from the init message: the caller's set's config. */
+  config: Record<string, unknown> = {};
 
-  get config(): Record<string, unknown> {
-    return {};
-  }
+  constructor(private readonly post: Post) {}
 
   acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
     const rid = this.nextRid++;

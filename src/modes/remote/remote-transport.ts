@@ -49,7 +49,14 @@ export class RemoteTransport implements Transport {
     this.readyPromise.catch(() => {});
     channel.onMessage((msg) => this.onMessage(msg));
     channel.onExit((info) => this.onExit(info));
-    const runtimeOptions = encodeOptions(init.runtimeOptions as object);
+    let runtimeOptions: unknown;
+    try {
+      runtimeOptions = encodeOptions(init.runtimeOptions as object);
+    } catch (error) {
+      this.stopping = true; // init() throws: nothing may be left running, and this is no crash
+      channel.kill();
+      throw error;
+    }
     channel.post({
       t: 'init',
       moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
@@ -57,6 +64,7 @@ export class RemoteTransport implements Transport {
       ctorArgs: init.ctorArgs,
       runtimeOptions,
       hasBudget: init.budget !== undefined,
+      limitsConfig: { ...(init.limits.config ?? {}) },
     });
     this.updateRef();
   }
