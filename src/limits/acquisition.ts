@@ -3,6 +3,8 @@ import { LimitUsageError } from '../errors.js';
 
 export { LimitUsageError };
 
+const unknownUpdateKeysWarned = new Set<string>();
+
 /** The set-side operations an acquisition needs (kept small so a remote proxy can stand in). */
 export interface AcquisitionOwner {
   /** Gives back `amounts`; `used` says what rate limits really consumed (absent = all of it). */
@@ -49,7 +51,11 @@ export class Acquisition {
       }
       const requested = this.amounts.get(key);
       if (requested === undefined) {
-        process.emitWarning(`update(): '${key}' was not acquired by this acquisition; ignored`, { code: 'CONCURRY_LIMIT_UNKNOWN_KEY' });
+        // Once per key: a loop updating a key its set lacks would otherwise warn on every call.
+        if (!unknownUpdateKeysWarned.has(key)) {
+          unknownUpdateKeysWarned.add(key);
+          process.emitWarning(`update(): '${key}' was not acquired by this acquisition; ignored`, { code: 'CONCURRY_LIMIT_UNKNOWN_KEY' });
+        }
         continue;
       }
       if (value > requested) {

@@ -13,7 +13,7 @@ export interface SerializedFunction {
 /** Names a function may use without capturing them: JS and Node globals. */
 const GLOBALS = new Set([
   ...Object.getOwnPropertyNames(globalThis),
-  'undefined', 'NaN', 'Infinity', 'globalThis', 'arguments', 'this', 'super', 'new', 'import', 'require', 'module', 'exports',
+  '__name', 'undefined', 'NaN', 'Infinity', 'globalThis', 'arguments', 'this', 'super', 'new', 'import', 'require', 'module', 'exports',
   '__dirname', '__filename', 'process', 'Buffer', 'console', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout',
   'clearInterval', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'fetch', 'URL', 'URLSearchParams', 'TextEncoder',
   'TextDecoder', 'AbortController', 'AbortSignal', 'performance', 'crypto',
@@ -249,14 +249,18 @@ export function serializeFunction(fn: Function, what = 'the function'): Serializ
   if (free.length > 0) {
     throw new TypeError(
       `${what} (${fn.name || 'anonymous'}) uses '${free[0]}' from its enclosing scope${free.length > 1 ? ` (also: ${free.slice(1).join(', ')})` : ''}, ` +
-        `which does not exist in the worker. Pass it as an argument, import it inside the function with await import(...), ` +
-        `or reference an exported function: { module: import.meta.url, export: 'name' }`,
+        `which does not exist in the worker. Pass it as an argument, or import it inside the function with await import(...)` +
+        (what.includes('option') ? '' : `, or reference an exported function: { module: import.meta.url, export: 'name' }`),
     );
   }
   return { source, name: fn.name };
 }
 
 const cache = new Map<string, Function>();
+
+function keepName<F extends Function>(fn: F, name: string): F {
+  return Object.defineProperty(fn, 'name', { value: name, configurable: true });
+}
 
 /** Rebuilds a function from its source (cached by source). Only ever used on functions the user's own process sent. */
 export function deserializeFunction(payload: SerializedFunction): Function {
@@ -266,7 +270,8 @@ export function deserializeFunction(payload: SerializedFunction): Function {
   // Method shorthand ("name(a) { … }") is not an expression; make it one.
   const isExpression = /^(async\s+)?(function\b|\(|[\w$]+\s*=>|async\s*\()/.test(src) || /^class\b/.test(src);
   const text = isExpression ? src : `({ ${src} })[${JSON.stringify(payload.name)}]`;
-  const fn = new Function(`return (${text});`)() as Function;
+  // esbuild's keepNames (tsx) wraps inner named functions in __name(fn, "name"): give it one.
+  const fn = new Function('__name', `return (${text});`)(keepName) as Function;
   if (cache.size > 1000) cache.clear();
   cache.set(src, fn);
   return fn;

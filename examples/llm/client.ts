@@ -1,0 +1,193 @@
+/**
+ * The client side of the demo: an `LLM` worker that calls the provider over HTTP, draws on the
+ * pool's shared rate limits, turns error responses into errors the ready retry predicates
+ * recognise, and feeds earlier validation failures back into its prompt; plus `validAnswer`, the
+ * zod check used as `retryUntil`.
+ */
+import { z } from 'zod';
+import { CallLimit, RateLimit, Worker } from '../../src/index.js';
+import { COMPLETIONS_PATH, MODELS_PATH, DEFAULT_MAX_TOKENS, buildMessages, chargedTokens, type ChatRequest, type ChatResponse, type ErrorBody, type Usage } from './protocol.js';
+
+/** An HTTP error from the provider; `status`, `headers` and `retryAfterMs` drive the retry predicates and the wait. */
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  readonly status: number;
+  readonly type: string | undefined;
+  readonly headers: Record<string, string>;
+  /** Set only when the provider said how long to wait (a retry-after-ms or Retry-After header). */
+  declare readonly retryAfterMs?: number;
+
+  constructor(status: number, message: string, type: string | undefined, headers: Record<string, string>) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.headers = headers;
+    const wait = retryAfterOf(headers);
+    if (wait !== undefined) Object.defineProperty(this, 'retryAfterMs', { value: wait, enumerable: true });
+  }
+
+  static async from(res: Response): Promise<ProviderError> {
+    const headers = Object.fromEntries(res.headers.entries());
+    const text = await res.text().catch(() => '');
+    let body: Partial<ErrorBody> | undefined;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return new ProviderError(res.status, `${res.status} ${body?.error?.message ?? (text.slice(0, 200) || res.statusText)}`, body?.error?.type, headers);
+  }
+}
+
+/** The provider's wait hint in ms: the precise retry-after-ms if present, else Retry-After (seconds). */
+export function retryAfterOf(headers: Record<string, string>): number | undefined {
+  const ms = Number(headers['retry-after-ms']);
+  if (headers['retry-after-ms'] !== undefined && Number.isFinite(ms)) return ms;
+  const seconds = Number(headers['retry-after']);
+  if (headers['retry-after'] !== undefined && Number.isFinite(seconds)) return seconds * 1000;
+  return undefined;
+}
+
+/** What `complete()` returns: the raw output (checked by `validAnswer`) and how it was obtained. */
+export interface Completion {
+  text: string;
+  usage: Usage;
+  /** The attempt (1-based) that produced this output. */
+  attempt: number;
+  /** How many rejected outputs were fed back into this prompt (> 0: the output was repaired). */
+  feedback: number;
+}
+
+export interface LLMOptions {
+  model?: string;
+  maxTokens?: number;
+  /** Per-request timeout, ms; a timeout is a transient error and is retried. Default 10 000. */
+  timeoutMs?: number;
+}
+
+export class LLM extends Worker {
+  // Thread and process workers import this module to rebuild the class.
+  static module = import.meta.url;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly options: LLMOptions = {},
+  ) {
+    super();
+    // Load fetch and open a connection now, so the first requests spend their granted slots
+    // sending, not starting up: a request that reaches the provider late makes the next window's
+    // requests look early to it.
+    this.warm = fetch(baseUrl + MODELS_PATH).then((res) => res.arrayBuffer()).then(() => undefined, () => undefined);
+  }
+
+  private readonly warm: Promise<void>;
+
+  async complete(task: string): Promise<Completion> {
+    // Read the context first: with overlapping calls it follows this call's async chain.
+    const { validationErrors, attempt, signal } = this.context;
+    await this.warm;
+    const messages = buildMessages(task, validationErrors);
+    const body: ChatRequest = { model: this.options.model ?? 'sim-1', messages, max_tokens: this.options.maxTokens ?? DEFAULT_MAX_TOKENS };
+    // The provider charges prompt + max_tokens on arrival, so this estimate is exactly its charge.
+    const estimate = chargedTokens(body);
+    const acq = await this.limits.acquire({ requests: 1, tokens: estimate });
+    let used = estimate;
+    try {
+      const out = await requestCompletion(this.baseUrl, body, AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs ?? 10_000)]));
+      used = out.usage.total_tokens;
+      return { text: out.choices[0]?.message.content ?? '', usage: out.usage, attempt, feedback: validationErrors.length };
+    } finally {
+      // Report real usage before releasing: a RateLimit insists on it. With the default
+      // sliding-window algorithm nothing is refunded (the provider keeps its charge too); with
+      // token-bucket or GCRA the unused completion budget would flow back.
+      acq.update({ requests: 1, tokens: used });
+      acq.release();
+    }
+  }
+}
+
+/** One HTTP request to the provider; an error response becomes a ProviderError. */
+export async function requestCompletion(baseUrl: string, body: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+  const res = await fetch(baseUrl + COMPLETIONS_PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!res.ok) throw await ProviderError.from(res);
+  return (await res.json()) as ChatResponse;
+}
+
+/** The answer every output must parse to. */
+export const AnswerSchema = z.object({
+  sentiment: z.enum(['positive', 'negative', 'neutral']),
+  confidence: z.number().min(0).max(1),
+  summary: z.string().min(1).max(200),
+});
+export type Answer = z.infer<typeof AnswerSchema>;
+
+/**
+ * `retryUntil` validator: the output must be JSON matching the answer schema. The reason it returns
+ * reaches the next attempt through `this.context.validationErrors`.
+ *
+ * It crosses to thread and process workers as source text, so it can't use `AnswerSchema` from
+ * this module's scope: it imports zod itself and repeats the schema (keep the two in step), builds
+ * it once per thread (kept on `globalThis`: importing and building cost far more than parsing),
+ * and declares no inner named functions (tsx wraps those in a `__name` helper that doesn't exist
+ * on the other side). The module's static zod import means zod is already loaded when it runs.
+ */
+export async function validAnswer(out: Completion): Promise<true | string> {
+  const cache = globalThis as { [key: symbol]: typeof AnswerSchema | undefined };
+  const key = Symbol.for('concurry.examples.answerSchema');
+  let schema = cache[key];
+  if (!schema) {
+    const { z } = await import('zod');
+    schema = cache[key] = z.object({
+      sentiment: z.enum(['positive', 'negative', 'neutral']),
+      confidence: z.number().min(0).max(1),
+      summary: z.string().min(1).max(200),
+    });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(out.text);
+  } catch (error) {
+    return `the output is not valid JSON (${(error as Error).message}); reply with only a JSON object, no prose or code fences`;
+  }
+  const result = schema.safeParse(data);
+  return result.success || result.error.issues.map((issue) => `${issue.path.join('.') || 'output'}: ${issue.message}`).join('; ');
+}
+
+export interface ProviderLimits {
+  rpm: number;
+  tpm: number;
+  /** Length of the provider's minute, ms (60 000 in real life). */
+  minuteMs?: number;
+  /** How much longer our windows are than the provider's, ms; see below. Default 50. */
+  marginMs?: number;
+  /** Pacing: at most 1/pace of the requests in any 1/pace of the window. Default 40; 1 turns it off. */
+  pace?: number;
+}
+
+/**
+ * Limits that keep a client within a provider's RPM and TPM. Both sides use strict sliding windows,
+ * but the provider counts a request when it arrives, a varying moment after our limiter granted
+ * it (thread hops, busy event loops, a busy machine). Two things keep that from turning into 429s:
+ * - our windows are `marginMs` longer, so a request granted the instant an old one left our window
+ *   reaches the provider after that one left the provider's — unless the old one's trip took
+ *   longer than the new one's by more than the margin;
+ * - a CallLimit paces requests through the window: a burst of grants arrives spread out (the
+ *   provider reads them one by one), and that spread is jitter the margin would have to cover.
+ *   Pacing gives up the burst a fresh window allows, so a batch that fits in a window or two
+ *   finishes later than it could; `pace: 1` turns it off.
+ */
+export function limitsFor({ rpm, tpm, minuteMs = 60_000, marginMs = 50, pace = 40 }: ProviderLimits) {
+  const window = minuteMs + marginMs;
+  const limits: (RateLimit | CallLimit)[] = [
+    new RateLimit({ key: 'requests', window, capacity: rpm }),
+    new RateLimit({ key: 'tokens', window, capacity: tpm }),
+  ];
+  const paceWindow = Math.floor(minuteMs / pace);
+  if (pace > 1 && paceWindow >= 1) limits.push(new CallLimit({ window: paceWindow, capacity: Math.ceil(rpm / pace) }));
+  return limits;
+}
