@@ -2,8 +2,8 @@ import { ConfigError } from '../errors.js';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, configError, rejectUnknownKeys } from './validate.js';
 
 /** Where a worker runs. See docs/modes.md. */
-export type Mode = 'sync' | 'async' | 'thread' | 'process';
-export const MODES: readonly Mode[] = ['sync', 'async', 'thread', 'process'];
+export type Mode = 'sync' | 'async' | 'thread' | 'process' | 'distributed';
+export const MODES: readonly Mode[] = ['sync', 'async', 'thread', 'process', 'distributed'];
 
 /** Names of the retry options; their values are checked by the retry engine. */
 export const RETRY_OPTION_NAMES = [

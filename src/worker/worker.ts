@@ -10,6 +10,7 @@ import { transportFactory } from '../modes/registry.js';
 import '../modes/local.js';
 import '../modes/thread.js';
 import '../modes/process.js';
+import '../modes/distributed/index.js';
 import { resolveRetryPolicies, RetryBudget, type WorkerRetryOptions } from '../retry/index.js';
 import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { toLimits } from './limits-option.js';
@@ -156,7 +157,6 @@ export class WorkerBuilder<C extends WorkerClass> {
 
   /** Creates the worker (or pool) and returns its handle at once; construction errors surface from `ready()` and every call. */
   init(...ctorArgs: ConstructorParameters<C>): WorkerHandle<InstanceType<C>> {
-    const o = this.resolved;
     if ((globalThis as Record<symbol, unknown>)[Symbol.for('concurry.locating')]) {
       // A worker thread/process is importing this module to find a class, and the module's
       // top-level code starts workers again: without this stop, each worker would spawn another.
@@ -166,6 +166,7 @@ export class WorkerBuilder<C extends WorkerClass> {
           'or move the worker class to its own file with static module = import.meta.url.',
       );
     }
+    const o = this.resolved;
     let core!: HandleCore;
     const limits = observeLimitWaits(
       o.limits === undefined ? emptyLimitSet() : toLimits(o.limits),

@@ -1,0 +1,20 @@
+// Plain BullMQ worker process for the distributed benchmark: the same tiny job (x + 1).
+// argv: redisUrl queueName prefix concurrency
+import { Worker } from 'bullmq';
+
+const [url, queueName, prefix, concurrency] = process.argv.slice(2);
+const u = new URL(url);
+const worker = new Worker(queueName, async (job) => job.data.x + 1, {
+  connection: { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null },
+  prefix,
+  concurrency: Number(concurrency),
+  removeOnComplete: { count: 0 },
+  removeOnFail: { count: 0 },
+});
+worker.on('error', () => {});
+await worker.waitUntilReady();
+console.log('bullmq worker ready');
+process.on('SIGTERM', async () => {
+  await worker.close(true);
+  process.exit(0);
+});

@@ -1,0 +1,436 @@
+/**
+ * Limits shared through Redis. The caller describes its LimitSet / LimitPool (describeLimits); each
+ * host serves `this.limits` from Redis with the atomic scripts of lua.ts, so every worker of a
+ * handle — on any host — draws on the same counts and never over-grants.
+ *
+ * Waiting never polls: a waiter sleeps until the moment the script said the head of the queue can
+ * fit, or until a release is published on the set's channel, whichever is first (and at least every
+ * third of its lease, to renew it). Resource acquisitions are leases renewed by their host; when a
+ * host dies they expire and the resources come back.
+ */
+import { randomUUID } from 'node:crypto';
+import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
+import { LimitUsageError, type Acquisition, type ReleaseOptions } from '../../limits/acquisition.js';
+import { LimitPool } from '../../limits/limit-pool.js';
+import { LimitSet, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import type { ScriptClient } from './lua.js';
+import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
+
+const setIds = new WeakMap<object, string>();
+
+/** A process-wide id for a LimitSet object: handles given the same object share its Redis counts. */
+function setIdOf(set: LimitSet): string {
+  let id = setIds.get(set);
+  if (!id) setIds.set(set, (id = randomUUID()));
+  return id;
+}
+
+function describeSet(set: LimitSet, identity: object = set): LimitSetDescription {
+  let id = setIds.get(identity);
+  if (!id) setIds.set(identity, (id = setIdOf(set)));
+  return {
+    id,
+    config: set.config,
+    limits: set.limits.map(
+      (l): LimitDescription => ({
+        kind: l.kind,
+        key: l.key,
+        capacity: l.capacity,
+        window: l.kind === 'resource' ? 0 : l.window,
+        algorithm: l.kind === 'resource' ? '' : l.algorithm,
+        needsUpdate: l.needsUpdate,
+      }),
+    ),
+  };
+}
+
+/** What a host needs to serve the caller's limits; undefined when there are none. */
+export function describeLimits(limits: LimitsLike): LimitsDescription | undefined {
+  if (limits instanceof LimitPool) {
+    return { type: 'pool', sets: limits.sets.map((s) => describeSet(s)), loadBalancing: ((limits as any).loadBalancing as 'round-robin' | 'random') ?? 'round-robin' };
+  }
+  if (limits instanceof LimitSet) {
+    if (limits.limits.length === 0) return undefined;
+    return { type: 'set', set: describeSet(limits) };
+  }
+  return undefined;
+}
+
+/**
+ * The limits a handle's workers draw on, from the `limits` option: a LimitSet or LimitPool object
+ * (shared by every handle given that object), or Limit objects (one set per `init()`, shared by its
+ * pool: `identity` is an object the pool's members have in common).
+ */
+export function describeLimitsOption(option: unknown, identity: object): LimitsDescription | undefined {
+  if (option === undefined) return undefined;
+  if (option instanceof LimitSet || option instanceof LimitPool) return describeLimits(option);
+  if (Array.isArray(option)) {
+    if (option.length === 0) return undefined;
+    return { type: 'set', set: describeSet(new LimitSet(option), identity) };
+  }
+  return undefined;
+}
+
+/** Every Redis key a described set can use (for cleanup). */
+export function limitSetKeys(keys: Keys, set: LimitSetDescription): string[] {
+  const k = keys.limitSet(set.id);
+  const out = [k.q, k.qexp, k.h, k.hexp, k.seq];
+  set.limits.forEach((_, i) => out.push(k.state(i + 1), k.log(i + 1)));
+  return out;
+}
+
+/** Host-side plumbing shared by every RedisLimitSet of a host. */
+export interface LimitsBackend {
+  client: ScriptClient;
+  keys: Keys;
+  /** Lease of resource holders and waiters, ms. */
+  leaseMs: number;
+  /** Subscribes `fn` to a set's release channel for good; resolves once the subscription is active. */
+  onRelease(channel: string, fn: () => void): Promise<void>;
+  /** Called when a script fails in the background (release, renew). */
+  onError(error: unknown): void;
+}
+
+const warnedUnknown = new Set<string>();
+
+/** One acquisition held in Redis. */
+class RedisAcquisition {
+  private readonly used = new Map<string, number>();
+  private isReleased = false;
+
+  constructor(
+    private readonly set: RedisLimitSet,
+    readonly id: string,
+    readonly amounts: ReadonlyMap<string, number>,
+    readonly config: Record<string, unknown>,
+  ) {}
+
+  get released(): boolean {
+    return this.isReleased;
+  }
+
+  get requested(): Record<string, number> {
+    return Object.fromEntries(this.amounts);
+  }
+
+  update(usage: Record<string, number>): this {
+    if (this.isReleased) throw new LimitUsageError('Cannot update an acquisition that was already released');
+    for (const [key, value] of Object.entries(usage)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new RangeError(`update(): usage for '${key}' must be a number >= 0, got ${String(value)}`);
+      }
+      const requested = this.amounts.get(key);
+      if (requested === undefined) {
+        process.emitWarning(`update(): '${key}' was not acquired by this acquisition; ignored`, { code: 'CONCURRY_LIMIT_UNKNOWN_KEY' });
+        continue;
+      }
+      if (value > requested) {
+        process.emitWarning(`update(): used ${value} of '${key}' but acquired only ${requested}`, { code: 'CONCURRY_LIMIT_OVERUSE' });
+      }
+      this.used.set(key, value);
+    }
+    return this;
+  }
+
+  release(options: ReleaseOptions = {}): void {
+    if (this.isReleased) return;
+    this.isReleased = true;
+    const missing: string[] = [];
+    for (const key of this.amounts.keys()) if (this.set.needsUpdate(key) && !this.used.has(key)) missing.push(key);
+    this.set.giveBack(this, this.used);
+    if (missing.length > 0 && !options.force) {
+      throw new LimitUsageError(
+        `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
+      );
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}
+
+/** A LimitSet whose counts live in Redis. */
+export class RedisLimitSet implements LimitsLike {
+  private readonly k: ReturnType<Keys['limitSet']>;
+  private readonly scriptKeys: string[];
+  private readonly byKey = new Map<string, { index: number; limit: LimitDescription }>();
+  /** Resource acquisitions held by this host (their leases are renewed). */
+  private readonly heldResources = new Set<string>();
+  private renewTimer?: NodeJS.Timeout;
+  /** Releases published for this set so far, and the waiters sleeping until the next one. */
+  private wakeups = 0;
+  private sleepers = new Set<() => void>();
+  private subscribed?: Promise<void>;
+
+  constructor(
+    private readonly backend: LimitsBackend,
+    readonly description: LimitSetDescription,
+  ) {
+    this.k = backend.keys.limitSet(description.id);
+    this.scriptKeys = [this.k.q, this.k.qexp, this.k.h, this.k.hexp, this.k.seq];
+    description.limits.forEach((limit, i) => {
+      this.byKey.set(limit.key, { index: i, limit });
+      this.scriptKeys.push(this.k.state(i + 1), this.k.log(i + 1));
+    });
+  }
+
+  get config(): Record<string, unknown> {
+    return { ...this.description.config };
+  }
+
+  /** @internal */
+  needsUpdate(key: string): boolean {
+    return this.byKey.get(key)?.limit.needsUpdate ?? false;
+  }
+
+  private amountsFor(requested: Requested): Map<string, number> {
+    if (requested === null || typeof requested !== 'object') {
+      throw new ConfigError(`acquire(): requested must be an object of amounts by key, got ${String(requested)}`);
+    }
+    const amounts = new Map<string, number>();
+    for (const [key, n] of Object.entries(requested)) {
+      const entry = this.byKey.get(key);
+      if (!entry) {
+        const warnKey = `${this.description.id}:${key}`;
+        if (!warnedUnknown.has(warnKey)) {
+          warnedUnknown.add(warnKey);
+          process.emitWarning(`acquire(): no limit named '${key}' in this set (known: ${[...this.byKey.keys()].join(', ') || 'none'}); ignored`, {
+            code: 'CONCURRY_LIMIT_UNKNOWN_KEY',
+          });
+        }
+        continue;
+      }
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+        throw new ConfigError(`acquire(): amount for '${key}' must be an integer >= 0, got ${String(n)}`);
+      }
+      if (n > entry.limit.capacity) {
+        throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${entry.limit.capacity}; this request could never be granted`);
+      }
+      if (n > 0) amounts.set(key, n);
+    }
+    for (const [key, { limit }] of this.byKey) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
+    return amounts;
+  }
+
+  private limitArgs(amounts: ReadonlyMap<string, number>, value: (key: string, amount: number) => number): (string | number)[] {
+    const out: (string | number)[] = [];
+    for (const limit of this.description.limits) {
+      const amount = amounts.get(limit.key) ?? 0;
+      out.push(limit.kind === 'resource' ? 's' : 'r', limit.algorithm || '-', limit.capacity, limit.window || 1, amount > 0 ? value(limit.key, amount) : 0);
+    }
+    return out;
+  }
+
+  async acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
+    const amounts = this.amountsFor(requested);
+    const { timeout, signal } = options;
+    if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`acquire(): timeout must be >= 0 ms, got ${timeout}`);
+    if (signal?.aborted) throw new AbortError('Limit acquisition aborted', { cause: signal.reason });
+    const reqId = randomUUID();
+    const started = performance.now();
+    const args = this.limitArgs(amounts, (_, n) => n);
+    const lease = this.backend.leaseMs;
+    this.subscribed ??= this.backend.onRelease(this.k.channel, () => {
+      this.wakeups++;
+      const sleepers = [...this.sleepers];
+      this.sleepers.clear();
+      for (const wake of sleepers) wake();
+    });
+    await this.subscribed;
+    let enqueued = false;
+    const leave = async () => {
+      if (enqueued) await this.backend.client.concurryLeave(2, this.k.q, this.k.qexp, reqId, this.k.channel).catch(this.backend.onError);
+    };
+    for (;;) {
+      const seen = this.wakeups;
+      const [granted, waitMs] = await this.backend.client.concurryAcquire(
+        this.scriptKeys.length,
+        ...this.scriptKeys,
+        reqId,
+        lease * 3,
+        lease,
+        this.description.limits.length,
+        this.k.channel,
+        '0',
+        ...args,
+      );
+      if (granted === 1) {
+        const acq = new RedisAcquisition(this, reqId, amounts, this.config);
+        if (this.description.limits.some((l) => l.kind === 'resource' && amounts.has(l.key))) this.hold(reqId);
+        if (signal?.aborted) {
+          acq.release({ force: true });
+          throw new AbortError('Limit acquisition aborted', { cause: signal.reason });
+        }
+        return acq as unknown as Acquisition;
+      }
+      enqueued = true;
+      const remaining = timeout === undefined ? Infinity : timeout - (performance.now() - started);
+      if (remaining <= 0) {
+        await leave();
+        throw new TimeoutError(`Limits not acquired within ${timeout} ms`);
+      }
+      if (this.wakeups !== seen) continue; // something was released while the script ran
+      const outcome = await this.sleep(Math.min(Math.max(1, waitMs), remaining, lease), signal);
+      if (outcome === 'aborted') {
+        await leave();
+        throw new AbortError('Limit acquisition aborted', { cause: signal!.reason });
+      }
+    }
+  }
+
+  /** Resolves after `ms`, on a release published for this set, or on abort. */
+  private sleep(ms: number, signal?: AbortSignal): Promise<'woken' | 'aborted'> {
+    return new Promise((resolve) => {
+      const done = (how: 'woken' | 'aborted') => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(how);
+      };
+      const wake = () => done('woken');
+      const onAbort = () => done('aborted');
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  tryAcquire(): Acquisition | undefined {
+    throw new ConfigError('tryAcquire() is not available in distributed workers (the limits live in Redis); use acquire(requested, { timeout: 0 })');
+  }
+
+  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    const acq = await this.acquire(requested);
+    try {
+      return await fn(acq);
+    } finally {
+      acq.release();
+    }
+  }
+
+  stats(): Record<string, unknown> {
+    throw new ConfigError('limits.stats() is not available inside distributed workers: call distributedLimitStats(limits, { connection, prefix }) on the caller');
+  }
+
+  /** @internal Gives back `acq` (refunding unused rate amounts) in the background. */
+  giveBack(acq: RedisAcquisition, used: ReadonlyMap<string, number>): void {
+    this.heldResources.delete(acq.id);
+    const args = this.limitArgs(acq.amounts, (key, n) => {
+      const u = used.get(key);
+      return u !== undefined && u < n ? n - u : 0;
+    });
+    this.backend.client
+      .concurryRelease(this.scriptKeys.length, ...this.scriptKeys, acq.id, this.description.limits.length, this.k.channel, ...args)
+      .catch(this.backend.onError);
+  }
+
+  private hold(id: string): void {
+    this.heldResources.add(id);
+    if (this.renewTimer) return;
+    const every = Math.max(50, Math.floor(this.backend.leaseMs / 3));
+    this.renewTimer = setInterval(() => {
+      if (this.heldResources.size === 0) {
+        clearInterval(this.renewTimer);
+        this.renewTimer = undefined;
+        return;
+      }
+      this.backend.client.concurryRenew(2, this.k.h, this.k.hexp, this.backend.leaseMs, ...this.heldResources).catch(this.backend.onError);
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  /** Stops renewing (the host is going away; the leases will expire). */
+  dispose(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+}
+
+/** A LimitPool whose sets live in Redis: round-robin from the worker's index, or random. */
+export class RedisLimitPool implements LimitsLike {
+  private counter: number;
+
+  constructor(
+    readonly sets: RedisLimitSet[],
+    private readonly loadBalancing: 'round-robin' | 'random',
+    workerIndex: number,
+  ) {
+    this.counter = workerIndex;
+  }
+
+  get config(): Record<string, unknown> {
+    return this.sets[0]!.config;
+  }
+
+  private pick(): RedisLimitSet {
+    if (this.loadBalancing === 'random') return this.sets[Math.floor(Math.random() * this.sets.length)]!;
+    return this.sets[this.counter++ % this.sets.length]!;
+  }
+
+  acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition> {
+    return this.pick().acquire(requested, options);
+  }
+
+  tryAcquire(): Acquisition | undefined {
+    throw new ConfigError('tryAcquire() is not available in distributed workers (the limits live in Redis); use acquire(requested, { timeout: 0 })');
+  }
+
+  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    const acq = await this.acquire(requested);
+    try {
+      return await fn(acq);
+    } finally {
+      acq.release();
+    }
+  }
+
+  stats(): Record<string, unknown> {
+    return this.sets[0]!.stats();
+  }
+}
+
+/** Builds a host's `this.limits` from the caller's description. Sets are cached per id. */
+export function limitsFromDescription(
+  backend: LimitsBackend,
+  description: LimitsDescription,
+  workerIndex: number,
+  cache: Map<string, RedisLimitSet>,
+): LimitsLike {
+  const setFor = (d: LimitSetDescription) => {
+    let s = cache.get(d.id);
+    if (!s) cache.set(d.id, (s = new RedisLimitSet(backend, d)));
+    return s;
+  };
+  if (description.type === 'set') return setFor(description.set);
+  return new RedisLimitPool(description.sets.map(setFor), description.loadBalancing, workerIndex);
+}
+
+/** Per-limit counts as Redis holds them: `{ [key]: { kind, algorithm, available, capacity } , waiting }`. */
+export async function readLimitStats(client: ScriptClient, keys: Keys, set: LimitSetDescription): Promise<Record<string, unknown>> {
+  const k = keys.limitSet(set.id);
+  const scriptKeys = [k.q, k.qexp, k.h, k.hexp, k.seq];
+  const args: (string | number)[] = [];
+  set.limits.forEach((l, i) => {
+    scriptKeys.push(k.state(i + 1), k.log(i + 1));
+    args.push(l.kind === 'resource' ? 's' : 'r', l.algorithm || '-', l.capacity, l.window || 1);
+  });
+  const values = await client.concurryLimitStats(scriptKeys.length, ...scriptKeys, set.limits.length, ...args);
+  const out: Record<string, unknown> = {};
+  set.limits.forEach((l, i) => {
+    const available = values[i]!;
+    out[l.key] = {
+      kind: l.kind,
+      ...(l.kind === 'resource' ? { held: l.capacity - available } : { algorithm: l.algorithm }),
+      available,
+      capacity: l.capacity,
+      utilization: 1 - available / l.capacity,
+    };
+  });
+  out.waiting = values[set.limits.length] ?? 0;
+  return out;
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// `npx concurry host --module ./workers/llm.ts [--module …] [--redis URL] [--concurrency 8]`
+//
+// Runs a distributed-mode host: it builds the worker classes exported by the given modules (and
+// nothing else) for callers using `mode: 'distributed'` on the same Redis and prefix. Plain JS on
+// purpose, like bootstrap.mjs: it registers tsx (when installed) so modules may be .ts files.
+import { existsSync } from 'node:fs';
+
+const USAGE = `usage: concurry host --module <file> [--module <file> …] [options]
+
+  --module, -m <file>        a module whose exported worker classes (and functions, for TaskWorker)
+                             this host may run; repeat for several. Nothing else is ever loaded.
+  --redis <url>              redis:// or rediss:// URL (default: $CONCURRY_REDIS_URL, $REDIS_URL,
+                             or redis://127.0.0.1:6379). Prefer $REDIS_PASSWORD for the password:
+                             command lines are visible to other users of the machine.
+  --prefix <prefix>          key prefix shared with the callers (default: concurry)
+  --concurrency, -c <n>      worker instances hosted at once (default: number of CPUs)
+  --lease-ms <ms>            how soon callers notice this host died (default: 10000)
+  --drain-timeout-ms <ms>    on SIGTERM/SIGINT, time given to fetched calls to finish (default: 30000)
+  --name <name>              name shown in logs and host info (default: hostname:pid)
+  --allow-source-functions   accept functions sent as source text (TaskWorker functions, retry
+                             predicates) and run them: only when every client of this Redis is trusted
+  --quiet                    no log lines (errors still go to stderr)
+
+environment: CONCURRY_REDIS_URL / REDIS_URL, REDIS_PASSWORD, REDIS_USERNAME, REDIS_TLS=1`;
+
+function fail(message) {
+  console.error(`concurry host: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parse(argv) {
+  const out = { modules: [], allowSourceFunctions: false, quiet: false };
+  const args = [...argv];
+  if (args[0] === 'host') args.shift();
+  const value = (flag) => {
+    if (args.length === 0 || args[0].startsWith('--')) fail(`${flag} needs a value`);
+    return args.shift();
+  };
+  const integer = (flag, min) => {
+    const raw = value(flag);
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) fail(`${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  while (args.length) {
+    let flag = args.shift();
+    if (flag.includes('=') && flag.startsWith('--')) {
+      const i = flag.indexOf('=');
+      args.unshift(flag.slice(i + 1));
+      flag = flag.slice(0, i);
+    }
+    switch (flag) {
+      case '--module':
+      case '-m':
+        out.modules.push(value(flag));
+        break;
+      case '--redis':
+        out.redis = value(flag);
+        break;
+      case '--prefix':
+        out.prefix = value(flag);
+        break;
+      case '--concurrency':
+      case '-c':
+        out.concurrency = integer(flag, 1);
+        break;
+      case '--lease-ms':
+        out.leaseMs = integer(flag, 100);
+        break;
+      case '--drain-timeout-ms':
+        out.drainTimeoutMs = integer(flag, 0);
+        break;
+      case '--name':
+        out.name = value(flag);
+        break;
+      case '--allow-source-functions':
+        out.allowSourceFunctions = true;
+        break;
+      case '--quiet':
+        out.quiet = true;
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown argument ${JSON.stringify(flag)}`);
+    }
+  }
+  if (out.modules.length === 0) fail('give at least one --module');
+  for (const m of out.modules) if (!/^(file|data):/.test(m) && !existsSync(m)) fail(`module not found: ${m}`);
+  if (out.redis !== undefined && !/^rediss?:\/\//i.test(out.redis)) fail('--redis must be a redis:// or rediss:// URL');
+  return out;
+}
+
+const options = parse(process.argv.slice(2));
+
+const fromSource = new URL('../src/modes/distributed/host.ts', import.meta.url);
+const fromBuild = new URL('../dist/src/modes/distributed/host.js', import.meta.url);
+// In this repository (tests, tsx) the sources are there; a published package ships only dist/.
+const useSource = existsSync(fromSource) && (process.env.CONCURRY_USE_BUILD !== '1' || !existsSync(fromBuild));
+
+async function registerTypeScript() {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Worker modules may be .ts files even when concurry itself is built: register tsx if it is there.
+const tsx = await registerTypeScript();
+if (useSource && !tsx) fail('running from TypeScript sources needs tsx installed');
+if (!tsx && options.modules.some((m) => /\.[cm]?tsx?$/.test(m))) fail('loading .ts modules needs tsx installed (npm install tsx)');
+// Worker modules guarded with isMainModule() must not run their main code here.
+process.env.CONCURRY_WORKER_PROCESS = '1';
+
+const { startHost } = await import(useSource ? fromSource.href : fromBuild.href);
+const log = options.quiet ? () => {} : (line) => console.error(`${new Date().toISOString()} concurry host: ${line}`);
+
+let host;
+try {
+  host = await startHost({
+    connection: options.redis,
+    prefix: options.prefix,
+    modules: options.modules,
+    concurrency: options.concurrency,
+    leaseMs: options.leaseMs,
+    drainTimeoutMs: options.drainTimeoutMs,
+    name: options.name,
+    allowSourceFunctions: options.allowSourceFunctions,
+    log,
+  });
+} catch (error) {
+  console.error(`concurry host: could not start: ${error?.message ?? error}`);
+  process.exit(1);
+}
+// One machine-readable line on stdout: supervisors and tests wait for it.
+console.log(`concurry host ready ${host.id}`);
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1); // second signal: leave now
+    stopping = true;
+    host.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(`concurry host: error while stopping: ${error?.message ?? error}`);
+        process.exit(1);
+      },
+    );
+  });
+}
