@@ -22,7 +22,8 @@ const PREFIX = 'bench-dist';
 const WINDOW = 64;
 
 function spawnReady(args: string[], marker: string, children: ChildProcess[]): Promise<void> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Children get a stdin pipe (hosts also --exit-with-parent), so they end with this process whatever happens.
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -36,6 +37,15 @@ function spawnReady(args: string[], marker: string, children: ChildProcess[]): P
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
+}
+
+/** `promise`, or an error after `ms`: a lost completion must fail the suite, not hang it. */
+function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `n` calls keeping `window` in flight; `call(i)` starts call i. */
@@ -69,8 +79,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     console.log('distributed: skipped — redis-server is not installed (apt-get install -y redis-server) and REDIS_URL is not set');
     return undefined;
   }
-  const ops = quick ? 2_000 : 20_000;
-  const windowOps = quick ? 500 : 4_000;
+  const ops = quick ? 2_000 : 5_000;
+  const windowOps = quick ? 500 : 2_000;
   const reps = quick ? 2 : 5;
   const samples = quick ? 50 : 400;
   const children: ChildProcess[] = [];
@@ -82,14 +92,21 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     redis = await startRedis();
     const { Queue, QueueEvents } = await import('bullmq');
     await Promise.all([
-      spawnReady([cli, 'host', '--redis', redis.url, '--prefix', PREFIX, '--module', adderModule, '--quiet'], 'concurry host ready', children),
-      spawnReady([cli, 'host', '--redis', redis.url, '--prefix', PREFIX, '--module', adderModule, '--quiet'], 'concurry host ready', children),
+      spawnReady([cli, 'host', '--redis', redis.url, '--prefix', PREFIX, '--module', adderModule, '--quiet', '--exit-with-parent'], 'concurry host ready', children),
+      spawnReady([cli, 'host', '--redis', redis.url, '--prefix', PREFIX, '--module', adderModule, '--quiet', '--exit-with-parent'], 'concurry host ready', children),
       spawnReady([bullWorker, redis.url, 'plain', PREFIX, '16'], 'bullmq worker ready', children),
       spawnReady([bullWorker, redis.url, 'plain', PREFIX, '16'], 'bullmq worker ready', children),
     ]);
     const u = new URL(redis.url);
     const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-    queue = new Queue('plain', { connection, prefix: PREFIX, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
+    // The events stream must hold every completion of a bulk run (BullMQ trims it to 10,000 by
+    // default, and QueueEvents would never see the trimmed ones).
+    queue = new Queue('plain', {
+      connection,
+      prefix: PREFIX,
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+      streams: { events: { maxLen: 10 * ops } },
+    });
     events = new QueueEvents('plain', { connection, prefix: PREFIX });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     pool = DistributedAdder.options({ mode: 'distributed', connection: redis.url, prefix: PREFIX, maxWorkers: 2 }).init();
@@ -106,9 +123,13 @@ export async function run({ quick = false }: SuiteOptions = {}) {
         w();
       }
     });
+    let callCounter = 0;
     const bullCall = async (x: number) => {
-      const job = await q.add('add', { x });
-      await new Promise<void>((resolve) => waiting.set(job.id!, resolve));
+      // Listen before adding: the completion can come back before add() resolves.
+      const jobId = `c${callCounter++}`;
+      const completed = new Promise<void>((resolve) => waiting.set(jobId, resolve));
+      await q.add('add', { x }, { jobId });
+      await completed;
     };
     let bulkCounter = 0;
 
@@ -119,7 +140,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
           async run(n) {
             const fs = new Array(n);
             for (let i = 0; i < n; i++) fs[i] = adder.addOne(i);
-            await gather(fs);
+            await deadline(gather(fs), 120_000, 'concurry bulk run');
           },
         },
         {
@@ -139,7 +160,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
               for (let i = start; i < Math.min(n, start + 1000); i++) jobs.push({ name: 'add', data: { x: i }, opts: { jobId: `b${batch}-${i}` } });
               await q.addBulk(jobs);
             }
-            await done;
+            await deadline(done, 120_000, 'plain BullMQ bulk run');
           },
         },
       ],
@@ -147,13 +168,13 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     );
     const windowedResults = await compare(
       [
-        { name: `concurry distributed, ${WINDOW} in flight`, run: (n) => windowed(n, WINDOW, (i) => adder.addOne(i)) },
-        { name: `plain BullMQ, ${WINDOW} in flight`, run: (n) => windowed(n, WINDOW, (i) => bullCall(i)) },
+        { name: `concurry distributed, ${WINDOW} in flight`, run: (n) => deadline(windowed(n, WINDOW, (i) => adder.addOne(i)), 120_000, 'concurry windowed run') },
+        { name: `plain BullMQ, ${WINDOW} in flight`, run: (n) => deadline(windowed(n, WINDOW, (i) => bullCall(i)), 120_000, 'plain BullMQ windowed run') },
       ],
       { ops: windowOps, reps },
     );
-    const ours = await latencies(samples, (i) => Promise.resolve(adder.addOne(i)));
-    const theirs = await latencies(samples, (i) => bullCall(i));
+    const ours = await latencies(samples, (i) => deadline(Promise.resolve(adder.addOne(i)), 30_000, 'concurry call'));
+    const theirs = await latencies(samples, (i) => deadline(bullCall(i), 30_000, 'plain BullMQ call'));
 
     printMachine();
     printTable(`distributed: ${ops} tiny calls submitted at once, 2 hosts vs 2 BullMQ worker processes, one redis-server, median of ${reps}`, results, 'concurry distributed, bulk');

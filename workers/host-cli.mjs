@@ -21,6 +21,8 @@ const USAGE = `usage: concurry host --module <file> [--module <file> …] [optio
   --allow-source-functions   accept functions sent as source text (TaskWorker functions, retry
                              predicates) and run them: only when every client of this Redis is trusted
   --quiet                    no log lines (errors still go to stderr)
+  --exit-with-parent         stop when standard input closes (for hosts a script spawns with a
+                             stdin pipe: they end with it, even if it is killed)
 
 environment: CONCURRY_REDIS_URL / REDIS_URL, REDIS_PASSWORD, REDIS_USERNAME, REDIS_TLS=1`;
 
@@ -30,7 +32,7 @@ function fail(message) {
 }
 
 function parse(argv) {
-  const out = { modules: [], allowSourceFunctions: false, quiet: false };
+  const out = { modules: [], allowSourceFunctions: false, quiet: false, exitWithParent: false };
   const args = [...argv];
   if (args[0] === 'host') args.shift();
   const value = (flag) => {
@@ -79,6 +81,9 @@ function parse(argv) {
         break;
       case '--quiet':
         out.quiet = true;
+        break;
+      case '--exit-with-parent':
+        out.exitWithParent = true;
         break;
       case '--help':
       case '-h':
@@ -143,16 +148,21 @@ try {
 console.log(`concurry host ready ${host.id}`);
 
 let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1); // second signal: leave now
-    stopping = true;
-    host.stop().then(
-      () => process.exit(0),
-      (error) => {
-        console.error(`concurry host: error while stopping: ${error?.message ?? error}`);
-        process.exit(1);
-      },
-    );
-  });
+function stop(why) {
+  if (stopping) process.exit(1); // second signal: leave now
+  stopping = true;
+  log(`${why}: stopping`);
+  host.stop().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(`concurry host: error while stopping: ${error?.message ?? error}`);
+      process.exit(1);
+    },
+  );
+}
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => stop(signal));
+if (options.exitWithParent) {
+  process.stdin.on('end', () => stop('standard input closed'));
+  process.stdin.on('error', () => stop('standard input closed'));
+  process.stdin.resume();
 }

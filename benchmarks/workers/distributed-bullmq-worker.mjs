@@ -14,7 +14,11 @@ const worker = new Worker(queueName, async (job) => job.data.x + 1, {
 worker.on('error', () => {});
 await worker.waitUntilReady();
 console.log('bullmq worker ready');
-process.on('SIGTERM', async () => {
+const stop = async () => {
   await worker.close(true);
   process.exit(0);
-});
+};
+process.on('SIGTERM', stop);
+// Ends with the benchmark process, even if it is killed (its stdin pipe closes).
+process.stdin.on('end', stop);
+process.stdin.resume();

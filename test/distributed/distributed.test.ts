@@ -222,6 +222,22 @@ describe('distributed mode', () => {
     }
   });
 
+  it('a handle made before any host is up waits for the first host, then runs there', async () => {
+    const prefix = 'dt-late';
+    const w = track(Counter.options({ ...opts(), prefix }).init('early'));
+    const call = w.add(41);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(call.done).toBe(false);
+    const late = await startHost({ redis: redis.url, prefix });
+    try {
+      expect(await call.result({ timeout: 15_000 })).toBe(41);
+      expect((await w.where()).pid).toBe(late.pid);
+    } finally {
+      await w.stop();
+      await late.stop();
+    }
+  });
+
   it('stop() of every handle leaves no keys of theirs in Redis', async () => {
     const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 2 }), new CallLimit({ window: 1000, capacity: 100 })]);
     const pool = Counter.options({ ...opts(), maxWorkers: 3, limits, numRetries: 1, retryBudget: { ratio: 0.5 } }).init();

@@ -35,8 +35,9 @@ export interface HostArgs {
 export async function startHost(args: HostArgs): Promise<TestHost> {
   const argv = [cli, 'host', '--redis', args.redis, '--prefix', args.prefix, '--lease-ms', String(args.leaseMs ?? 1000), '--concurrency', String(args.concurrency ?? 8)];
   for (const m of args.modules ?? [fixtureModule]) argv.push('--module', m);
-  argv.push(...(args.extra ?? []));
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', ...args.env } });
+  // A stdin pipe and --exit-with-parent: hosts end even if the test process is killed.
+  argv.push('--exit-with-parent', ...(args.extra ?? []));
+  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', ...args.env } });
   running.add(child);
   let out = '';
   child.stderr!.on('data', (d) => (out += String(d)));
