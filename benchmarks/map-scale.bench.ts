@@ -1,8 +1,11 @@
 /**
  * map-scale: TaskWorker.map over many tiny items — throughput and peak RSS. The map streams with a
  * bounded window, so memory must stay flat however many items go through. Target: peak RSS ≤ 300 MB
- * for 1M items.
+ * for 1M items. Each measurement runs in a fresh child process: RSS is process-wide, and suites
+ * that ran before in the same process would otherwise be counted.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { TaskWorker, type Mode } from '../src/index.js';
 import { machineInfo, printMachine, target, type SuiteOptions } from './lib/harness.js';
 
@@ -38,7 +41,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     ['thread', 2],
   ] as const) {
     try {
-      const r = await one(mode, items, workers);
+      const r = inChild(mode, items, workers);
       runs.push(r);
       console.log(
         `map-scale ${mode} (${workers} worker${workers > 1 ? 's' : ''}): ${items.toLocaleString('en-US')} items in ${(r.ms / 1000).toFixed(2)} s = ` +
@@ -58,6 +61,21 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+type OneResult = Awaited<ReturnType<typeof one>>;
+
+function inChild(mode: Mode, items: number, workers: number): OneResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: { ...process.env, MAP_SCALE_CHILD: JSON.stringify({ mode, items, workers }) },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as OneResult;
+}
+
+if (process.env.MAP_SCALE_CHILD) {
+  const { mode, items, workers } = JSON.parse(process.env.MAP_SCALE_CHILD) as { mode: Mode; items: number; workers: number };
+  console.log(JSON.stringify(await one(mode, items, workers)));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });
 }
