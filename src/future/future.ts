@@ -25,8 +25,8 @@ export class Future<T> implements PromiseLike<T> {
   private value: unknown;
   private listeners: Listener[] | Listener | undefined;
   private wasCancelled = false;
-  /** @internal set by whoever runs the call, so cancel() can reach it. */
-  canceller?: () => boolean;
+  /** @internal Reaches whoever runs the call when it is cancelled; subclasses that run calls override it. */
+  protected onCancel(): void {}
 
   /** A future already resolved with `value`. */
   static resolved<T>(value: T): Future<T> {
@@ -94,7 +94,7 @@ export class Future<T> implements PromiseLike<T> {
   cancel(): boolean {
     if (this.state !== PENDING) return false;
     this.wasCancelled = true;
-    this.canceller?.();
+    this.onCancel();
     this.reject(new CancelledError('Call was cancelled'));
     return true;
   }
