@@ -14,7 +14,9 @@ const docPath = join(here, '..', 'docs', 'performance.md');
 /** What each suite measures, in one paragraph. */
 const ABOUT: Record<string, string> = {
   'thread-dispatch':
-    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop; then one call at a time (round-trip latency p50/p99) vs piscina.',
+    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop.',
+  latency:
+    'One call at a time to a thread worker, round trip p50/p99, vs piscina and a raw postMessage ping-pong; each measured alone in fresh processes, median process reported.',
   'process-dispatch': 'Tiny calls to a process worker vs a raw `child_process.fork` IPC loop doing the same round trips.',
   'async-overhead': 'What an async-mode actor call costs over a plain function call, next to p-queue and p-limit doing the same job.',
   'retry-overhead': 'The success path of a retry-configured call: what retries cost when nothing fails, vs cockatiel retry and p-retry.',

@@ -1,9 +1,8 @@
 /**
  * thread-dispatch: tiny calls through 2 thread workers — concurry vs piscina, poolifier, tinypool,
  * workerpool and a raw worker_threads postMessage loop (pipelined, batched: the floor).
- * Targets: ≥ 5× piscina, ≥ 0.75× raw.
+ * Targets: ≥ 5× piscina, ≥ 0.75× raw. Round-trip latency is its own suite (latency.bench.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -78,98 +77,16 @@ export async function run({ quick = false }: SuiteOptions = {}) {
 
   await Promise.all([pool.stop(), piscina.destroy(), tinypool.destroy(), wpool.terminate(), poolifier.destroy()]);
 
-  // Latency: one call at a time, round trip. Each library is measured alone in a fresh process
-  // (threads of the other pools would share the 2 CPUs), in alternation, and the median process
-  // counts. On this VM a single process lands in one of two modes — ~12 µs when the scheduler keeps
-  // both threads on one vCPU, ~75 µs when every hand-off wakes the other vCPU — for concurry,
-  // piscina and a raw postMessage ping-pong alike, so the per-process p50s are printed too.
-  const latCount = quick ? 500 : 5000;
-  const processes = quick ? 1 : 7;
-  const latencyRuns: Record<LatencySubject, Latency[]> = { concurry: [], piscina: [], raw: [] };
-  for (let i = 0; i < processes; i++) {
-    for (const who of ['concurry', 'piscina', 'raw'] as const) latencyRuns[who].push(latencyInChild(who, latCount));
-  }
-  const ours = medianLatency(latencyRuns.concurry);
-  const theirs = medianLatency(latencyRuns.piscina);
-  const raw = medianLatency(latencyRuns.raw);
-
   printMachine();
   printTable(`thread-dispatch: ${ops} tiny calls over 2 threads, median of ${reps}`, results, 'concurry thread pool');
-  console.log(
-    `latency (one call at a time, each alone in a fresh process, median of ${processes} processes, µs): ` +
-      `concurry p50 ${ours.p50.toFixed(1)} p99 ${ours.p99.toFixed(1)} · piscina p50 ${theirs.p50.toFixed(1)} p99 ${theirs.p99.toFixed(1)} · ` +
-      `raw postMessage ping-pong p50 ${raw.p50.toFixed(1)} p99 ${raw.p99.toFixed(1)}`,
-  );
-  const perProcess = (runs: Latency[]) => runs.map((r) => r.p50.toFixed(0)).join(' ');
-  console.log(`  p50 per process — concurry: ${perProcess(latencyRuns.concurry)} · piscina: ${perProcess(latencyRuns.piscina)} · raw: ${perProcess(latencyRuns.raw)}`);
   const by = (name: string) => results.find((r) => r.name.startsWith(name))!.opsPerSec;
   const targets = [
     target('≥ 5× piscina', by('concurry') >= 5 * by('piscina'), `${(by('concurry') / by('piscina')).toFixed(2)}×`),
     target('≥ 0.75× raw worker_threads', by('concurry') >= 0.75 * by('raw'), `${(by('concurry') / by('raw')).toFixed(2)}×`),
-    target('latency p50 ≤ piscina', ours.p50 <= theirs.p50, `${ours.p50.toFixed(1)} vs ${theirs.p50.toFixed(1)} µs`),
-    target('latency p99 ≤ piscina', ours.p99 <= theirs.p99, `${ours.p99.toFixed(1)} vs ${theirs.p99.toFixed(1)} µs`),
   ];
-  return { suite: 'thread-dispatch', machine: machineInfo(), ops, reps, results, latencyMicros: { concurry: ours, piscina: theirs, raw, perProcess: latencyRuns }, targets };
+  return { suite: 'thread-dispatch', machine: machineInfo(), ops, reps, results, targets };
 }
 
-interface Latency {
-  p50: number;
-  p99: number;
-}
-
-/** Measures one library's round-trip latency in a fresh process (see run()). */
-type LatencySubject = 'concurry' | 'piscina' | 'raw';
-
-function latencyInChild(who: LatencySubject, count: number): Latency {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, THREAD_LATENCY_CHILD: JSON.stringify({ who, count }) },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Latency;
-}
-
-function medianLatency(runs: Latency[]): Latency {
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
-}
-
-async function measureLatency(who: LatencySubject, count: number): Promise<Latency> {
-  let call: () => PromiseLike<unknown>;
-  let stop: () => Promise<unknown>;
-  if (who === 'concurry') {
-    const single = Adder.options({ mode: 'thread' }).init();
-    await single.ready();
-    call = () => single.addOne(1);
-    stop = () => single.stop();
-  } else if (who === 'raw') {
-    const worker = new NodeWorker(file('raw-thread.mjs'));
-    call = () =>
-      new Promise<void>((resolve) => {
-        worker.once('message', () => resolve());
-        worker.postMessage(1);
-      });
-    stop = () => worker.terminate();
-  } else {
-    const piscina = new Piscina({ filename: file('task.mjs'), minThreads: 2, maxThreads: 2 });
-    call = () => piscina.run(1);
-    stop = () => piscina.destroy();
-  }
-  const samples: number[] = [];
-  for (let i = 0; i < 2000 + count; i++) {
-    const t0 = performance.now();
-    await call();
-    if (i >= 2000) samples.push((performance.now() - t0) * 1000);
-  }
-  await stop();
-  samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(samples.length * 0.5)]!, p99: samples[Math.floor(samples.length * 0.99)]! };
-}
-
-if (process.env.THREAD_LATENCY_CHILD) {
-  const { who, count } = JSON.parse(process.env.THREAD_LATENCY_CHILD) as { who: LatencySubject; count: number };
-  console.log(JSON.stringify(await measureLatency(who, count)));
-  process.exit(0);
-} else if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });
 }
