@@ -163,33 +163,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   }
 
   private amountsFor(requested: Requested): Map<string, number> {
-    if (requested === null || typeof requested !== 'object') {
-      throw new ConfigError(`acquire(): requested must be an object of amounts by key, got ${String(requested)}`);
-    }
-    const amounts = new Map<string, number>();
-    for (const [key, n] of Object.entries(requested)) {
-      const s = this.states.get(key);
-      if (!s) {
-        if (!this.warnedKeys.has(key)) {
-          this.warnedKeys.add(key);
-          process.emitWarning(`acquire(): no limit named '${key}' in this set (known: ${[...this.states.keys()].join(', ') || 'none'}); ignored`, {
-            code: 'CONCURRY_LIMIT_UNKNOWN_KEY',
-          });
-        }
-        continue;
-      }
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-        throw new ConfigError(`acquire(): amount for '${key}' must be an integer >= 0, got ${String(n)}`);
-      }
-      if (n > s.limit.capacity) {
-        throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${s.limit.capacity}; this request could never be granted`);
-      }
-      if (n > 0) amounts.set(key, n);
-    }
-    for (const [key, s] of this.states) {
-      if (s.limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
-    }
-    return amounts;
+    return amountsOf(requested, this.states, this.warnedKeys);
   }
 
   /** ms until all of `amounts` fit (0 = now; Infinity = when a resource is released). */
@@ -261,4 +235,41 @@ function abortError(signal: AbortSignal): AbortError {
 /** An empty set: never blocks. */
 export function emptyLimitSet(): LimitSet {
   return new LimitSet([]);
+}
+
+/**
+ * The amounts an acquire() takes, by key, for any set whose limits are `limits` (in-process or in
+ * Redis): validated; unknown keys warn once (per `warned`) and are ignored; Call/Resource limits
+ * not named are taken with 1.
+ */
+export function amountsOf(
+  requested: Requested,
+  limits: ReadonlyMap<string, { readonly limit: { readonly kind: string; readonly capacity: number } }>,
+  warned: Set<string>,
+): Map<string, number> {
+  if (requested === null || typeof requested !== 'object') {
+    throw new ConfigError(`acquire(): requested must be an object of amounts by key, got ${String(requested)}`);
+  }
+  const amounts = new Map<string, number>();
+  for (const [key, n] of Object.entries(requested)) {
+    const entry = limits.get(key);
+    if (!entry) {
+      if (!warned.has(key)) {
+        warned.add(key);
+        process.emitWarning(`acquire(): no limit named '${key}' in this set (known: ${[...limits.keys()].join(', ') || 'none'}); ignored`, {
+          code: 'CONCURRY_LIMIT_UNKNOWN_KEY',
+        });
+      }
+      continue;
+    }
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new ConfigError(`acquire(): amount for '${key}' must be an integer >= 0, got ${String(n)}`);
+    }
+    if (n > entry.limit.capacity) {
+      throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${entry.limit.capacity}; this request could never be granted`);
+    }
+    if (n > 0) amounts.set(key, n);
+  }
+  for (const [key, { limit }] of limits) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
+  return amounts;
 }

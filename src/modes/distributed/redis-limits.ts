@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
-import { LimitUsageError, type Acquisition, type ReleaseOptions } from '../../limits/acquisition.js';
+import { Acquisition } from '../../limits/acquisition.js';
 import { LimitPool } from '../../limits/limit-pool.js';
-import { LimitSet, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { LimitSet, amountsOf, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
 
@@ -91,74 +91,12 @@ export interface LimitsBackend {
   onError(error: unknown): void;
 }
 
-const warnedUnknown = new Set<string>();
-
-/** One acquisition held in Redis. */
-class RedisAcquisition {
-  private readonly used = new Map<string, number>();
-  private isReleased = false;
-
-  constructor(
-    private readonly set: RedisLimitSet,
-    readonly id: string,
-    readonly amounts: ReadonlyMap<string, number>,
-    readonly config: Record<string, unknown>,
-  ) {}
-
-  get released(): boolean {
-    return this.isReleased;
-  }
-
-  get requested(): Record<string, number> {
-    return Object.fromEntries(this.amounts);
-  }
-
-  update(usage: Record<string, number>): this {
-    if (this.isReleased) throw new LimitUsageError('Cannot update an acquisition that was already released');
-    for (const [key, value] of Object.entries(usage)) {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw new RangeError(`update(): usage for '${key}' must be a number >= 0, got ${String(value)}`);
-      }
-      const requested = this.amounts.get(key);
-      if (requested === undefined) {
-        process.emitWarning(`update(): '${key}' was not acquired by this acquisition; ignored`, { code: 'CONCURRY_LIMIT_UNKNOWN_KEY' });
-        continue;
-      }
-      if (value > requested) {
-        process.emitWarning(`update(): used ${value} of '${key}' but acquired only ${requested}`, { code: 'CONCURRY_LIMIT_OVERUSE' });
-      }
-      this.used.set(key, value);
-    }
-    return this;
-  }
-
-  release(options: ReleaseOptions = {}): void {
-    if (this.isReleased) return;
-    this.isReleased = true;
-    const missing: string[] = [];
-    for (const key of this.amounts.keys()) if (this.set.needsUpdate(key) && !this.used.has(key)) missing.push(key);
-    this.set.giveBack(this, this.used);
-    if (missing.length > 0 && !options.force) {
-      throw new LimitUsageError(
-        `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
-      );
-    }
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
-  }
-}
-
 /** A LimitSet whose counts live in Redis. */
 export class RedisLimitSet implements LimitsLike {
   private readonly k: ReturnType<Keys['limitSet']>;
   private readonly scriptKeys: string[];
   private readonly byKey = new Map<string, { index: number; limit: LimitDescription }>();
+  private readonly warnedUnknown = new Set<string>();
   /** Resource acquisitions held by this host (their leases are renewed). */
   private readonly heldResources = new Set<string>();
   private renewTimer?: NodeJS.Timeout;
@@ -189,32 +127,7 @@ export class RedisLimitSet implements LimitsLike {
   }
 
   private amountsFor(requested: Requested): Map<string, number> {
-    if (requested === null || typeof requested !== 'object') {
-      throw new ConfigError(`acquire(): requested must be an object of amounts by key, got ${String(requested)}`);
-    }
-    const amounts = new Map<string, number>();
-    for (const [key, n] of Object.entries(requested)) {
-      const entry = this.byKey.get(key);
-      if (!entry) {
-        const warnKey = `${this.description.id}:${key}`;
-        if (!warnedUnknown.has(warnKey)) {
-          warnedUnknown.add(warnKey);
-          process.emitWarning(`acquire(): no limit named '${key}' in this set (known: ${[...this.byKey.keys()].join(', ') || 'none'}); ignored`, {
-            code: 'CONCURRY_LIMIT_UNKNOWN_KEY',
-          });
-        }
-        continue;
-      }
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-        throw new ConfigError(`acquire(): amount for '${key}' must be an integer >= 0, got ${String(n)}`);
-      }
-      if (n > entry.limit.capacity) {
-        throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${entry.limit.capacity}; this request could never be granted`);
-      }
-      if (n > 0) amounts.set(key, n);
-    }
-    for (const [key, { limit }] of this.byKey) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
-    return amounts;
+    return amountsOf(requested, this.byKey, this.warnedUnknown);
   }
 
   private limitArgs(amounts: ReadonlyMap<string, number>, value: (key: string, amount: number) => number): (string | number)[] {
@@ -260,13 +173,18 @@ export class RedisLimitSet implements LimitsLike {
         ...args,
       );
       if (granted === 1) {
-        const acq = new RedisAcquisition(this, reqId, amounts, this.config);
+        // The same Acquisition as in-process; only where the amounts go back differs.
+        const acq = new Acquisition(
+          { giveBack: (held, used) => this.giveBack(reqId, held, used), needsUpdate: (key) => this.needsUpdate(key) },
+          amounts,
+          this.config,
+        );
         if (this.description.limits.some((l) => l.kind === 'resource' && amounts.has(l.key))) this.hold(reqId);
         if (signal?.aborted) {
           acq.release({ force: true });
           throw new AbortError('Limit acquisition aborted', { cause: signal.reason });
         }
-        return acq as unknown as Acquisition;
+        return acq;
       }
       enqueued = true;
       const remaining = timeout === undefined ? Infinity : timeout - (performance.now() - started);
@@ -317,15 +235,15 @@ export class RedisLimitSet implements LimitsLike {
     throw new ConfigError('limits.stats() is not available inside distributed workers: call distributedLimitStats(limits, { connection, prefix }) on the caller');
   }
 
-  /** @internal Gives back `acq` (refunding unused rate amounts) in the background. */
-  giveBack(acq: RedisAcquisition, used: ReadonlyMap<string, number>): void {
-    this.heldResources.delete(acq.id);
-    const args = this.limitArgs(acq.amounts, (key, n) => {
+  /** Gives back acquisition `id`'s `amounts` (refunding unused rate amounts) in the background. */
+  private giveBack(id: string, amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void {
+    this.heldResources.delete(id);
+    const args = this.limitArgs(amounts, (key, n) => {
       const u = used.get(key);
       return u !== undefined && u < n ? n - u : 0;
     });
     this.backend.client
-      .concurryRelease(this.scriptKeys.length, ...this.scriptKeys, acq.id, this.description.limits.length, this.k.channel, ...args)
+      .concurryRelease(this.scriptKeys.length, ...this.scriptKeys, id, this.description.limits.length, this.k.channel, ...args)
       .catch(this.backend.onError);
   }
 
