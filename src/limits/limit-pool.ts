@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { checkOneOf } from '../config/validate.js';
 import type { RandomSource } from '../clock.js';
 import type { Acquisition } from './acquisition.js';
-import { LimitSet, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
+import { LimitSet, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
 
 export interface LimitPoolOptions {
   loadBalancing?: 'round-robin' | 'random';
@@ -60,13 +60,8 @@ export class LimitPool implements LimitsLike {
     return this.pick().tryAcquire(requested);
   }
 
-  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    const acq = await this.acquire(requested);
-    try {
-      return await fn(acq);
-    } finally {
-      acq.release();
-    }
+  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    return runAcquired(this, requested, fn);
   }
 
   stats(): Record<string, unknown> {

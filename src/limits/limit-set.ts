@@ -117,13 +117,8 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   }
 
   /** Acquires, runs `fn`, releases — also when `fn` throws. */
-  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    const acq = await this.acquire(requested);
-    try {
-      return await fn(acq);
-    } finally {
-      acq.release();
-    }
+  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    return runAcquired(this, requested, fn);
   }
 
   /** Per key: what the algorithm knows (available, utilization, …) and the waiters. */
@@ -272,4 +267,18 @@ export function amountsOf(
   }
   for (const [key, { limit }] of limits) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
   return amounts;
+}
+
+/** Acquires from `limits`, runs `fn`, releases — also when `fn` throws. Every kind of set's run(). */
+export async function runAcquired<R>(
+  limits: Pick<LimitsLike, 'acquire'>,
+  requested: Requested | undefined,
+  fn: (acq: Acquisition) => R | Promise<R>,
+): Promise<R> {
+  const acq = await limits.acquire(requested);
+  try {
+    return await fn(acq);
+  } finally {
+    acq.release();
+  }
 }

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
 import { Acquisition } from '../../limits/acquisition.js';
 import { LimitPool } from '../../limits/limit-pool.js';
-import { LimitSet, amountsOf, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { LimitSet, amountsOf, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
 
@@ -222,13 +222,8 @@ export class RedisLimitSet implements LimitsLike {
     throw new ConfigError('tryAcquire() is not available in distributed workers (the limits live in Redis); use acquire(requested, { timeout: 0 })');
   }
 
-  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    const acq = await this.acquire(requested);
-    try {
-      return await fn(acq);
-    } finally {
-      acq.release();
-    }
+  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    return runAcquired(this, requested, fn);
   }
 
   stats(): Record<string, unknown> {
@@ -298,13 +293,8 @@ export class RedisLimitPool implements LimitsLike {
     throw new ConfigError('tryAcquire() is not available in distributed workers (the limits live in Redis); use acquire(requested, { timeout: 0 })');
   }
 
-  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    const acq = await this.acquire(requested);
-    try {
-      return await fn(acq);
-    } finally {
-      acq.release();
-    }
+  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    return runAcquired(this, requested, fn);
   }
 
   stats(): Record<string, unknown> {

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { LimitUsageError, type ReleaseOptions } from '../../limits/acquisition.js';
-import type { AcquireOptions, LimitsLike, Requested } from '../../limits/limit-set.js';
+import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { Acquisition } from '../../limits/acquisition.js';
 import type { FromWorker, RemoteAcquireReply } from './protocol.js';
 
@@ -92,13 +92,8 @@ export class RemoteLimits implements LimitsLike {
     throw new ConfigError('tryAcquire() is not available in thread/process workers (the limits live in the caller); use acquire(requested, { timeout: 0 })');
   }
 
-  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    const acq = await this.acquire(requested);
-    try {
-      return await fn(acq);
-    } finally {
-      acq.release();
-    }
+  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
+    return runAcquired(this, requested, fn);
   }
 
   stats(): Record<string, unknown> {
