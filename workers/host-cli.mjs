@@ -5,6 +5,7 @@
 // nothing else) for callers using `mode: 'distributed'` on the same Redis and prefix. Plain JS on
 // purpose, like bootstrap.mjs: it registers tsx (when installed) so modules may be .ts files.
 import { existsSync } from 'node:fs';
+import { loadConcurry } from './load-concurry.mjs';
 
 const USAGE = `usage: concurry host --module <file> [--module <file> …] [options]
 
@@ -102,29 +103,18 @@ function parse(argv) {
 
 const options = parse(process.argv.slice(2));
 
-const fromSource = new URL('../src/modes/distributed/host.ts', import.meta.url);
-const fromBuild = new URL('../dist/src/modes/distributed/host.js', import.meta.url);
-// In this repository (tests, tsx) the sources are there; a published package ships only dist/.
-const useSource = existsSync(fromSource) && (process.env.CONCURRY_USE_BUILD !== '1' || !existsSync(fromBuild));
-
-async function registerTypeScript() {
-  try {
-    const { register } = await import('tsx/esm/api');
-    register();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Worker modules may be .ts files even when concurry itself is built: register tsx if it is there.
-const tsx = await registerTypeScript();
-if (useSource && !tsx) fail('running from TypeScript sources needs tsx installed');
-if (!tsx && options.modules.some((m) => /\.[cm]?tsx?$/.test(m))) fail('loading .ts modules needs tsx installed (npm install tsx)');
 // Worker modules guarded with isMainModule() must not run their main code here.
 process.env.CONCURRY_WORKER_PROCESS = '1';
 
-const { startHost } = await import(useSource ? fromSource.href : fromBuild.href);
+let loaded;
+try {
+  loaded = await loadConcurry('modes/distributed/host');
+} catch (error) {
+  if (!String(error?.message).includes('needs tsx')) throw error;
+  fail(error.message.replace(/^concurry: /, ''));
+}
+const { startHost } = loaded.module;
+if (!loaded.tsx && options.modules.some((m) => /\.[cm]?tsx?$/.test(m))) fail('loading .ts modules needs tsx installed (npm install tsx)');
 const log = options.quiet ? () => {} : (line) => console.error(`${new Date().toISOString()} concurry host: ${line}`);
 
 let host;
