@@ -39,8 +39,8 @@ class LocalTransport implements Transport {
     this.runtime.submit(call.id, call.method, call.args, settler);
   }
 
-  cancel(id: number): boolean {
-    return this.runtime?.cancel(id) ?? false;
+  cancel(call: TransportCall): boolean {
+    return this.runtime?.cancel(call.id) ?? false;
   }
 
   async stop(timeoutMs: number): Promise<void> {

@@ -36,11 +36,19 @@ export interface TransportInit {
   budget?: import('../retry/index.js').RetryBudgetClient;
 }
 
-/** One call handed to a transport. */
+/**
+ * One call handed to a transport. Transports find a call's bookkeeping through fields they own on
+ * the call itself (a pool's entry, a channel slot) instead of a lookup table: at a million calls a
+ * second, hashing per call costs more than the rest of the dispatch.
+ */
 export interface TransportCall {
   id: number;
   method: string;
   args: unknown[];
+  /** @internal owned by the pool carrying this call. */
+  poolEntry?: unknown;
+  /** @internal owned by the thread/process transport carrying this call: its slot in the wire table. */
+  wireSlot?: number;
 }
 
 /** Builds the transport of one worker instance. */
@@ -55,21 +63,21 @@ export interface Transport {
    */
   send(call: TransportCall, settler: Settler): void;
   /** Drops a queued call (its settler is never called; returns true) or aborts a running one's signal (returns false). */
-  cancel(id: number): boolean;
+  cancel(call: TransportCall): boolean;
   /** Number of calls sent and not yet settled. */
   readonly inFlight: number;
-  /** Whether call `id` was sent and has not settled yet (thread/process modes and pools). */
-  isInFlight?(id: number): boolean;
+  /** Whether `call` was sent and has not settled yet (thread/process modes and pools). */
+  isInFlight?(call: TransportCall): boolean;
   /**
-   * Kills the thread/process running call `id` because it ignored its abort (after a timeout).
+   * Kills the thread/process running `call` because it ignored its abort (after a timeout).
    * The worker's other calls fail as in a crash; a pool replaces the worker.
    */
-  terminate?(id: number, reason: string): void;
+  terminate?(call: TransportCall, reason: string): void;
   /**
-   * Pools only: sends a copy of a call (a hedge) to a worker other than those running `avoidIds`,
+   * Pools only: sends a copy of a call (a hedge) to a worker other than those running `avoid`,
    * if one has a free slot now. False when there is none (nothing is sent).
    */
-  sendElsewhere?(call: TransportCall, settler: Settler, avoidIds: readonly number[]): boolean;
+  sendElsewhere?(call: TransportCall, settler: Settler, avoid: readonly TransportCall[]): boolean;
   /**
    * Stops the instance: waits up to `timeoutMs` for running calls, then tears down (terminating a
    * thread/process). Calls still unsettled afterwards are rejected by the handle.

@@ -8,6 +8,7 @@
 import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.js';
 import type { Settler } from '../runtime/runtime.js';
 import type { Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
+import { IntrusiveList } from '../util/linked-list.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
 
 /** Pool settings, already validated. */
@@ -51,7 +52,7 @@ class Member implements WorkerLoad {
   replacements = 0;
   dead = false;
   /** Calls in flight on this member, in send order (the prefix may be running). */
-  readonly inFlight = new Set<PoolCall>();
+  readonly inFlight = new IntrusiveList<PoolCall>();
 
   constructor(
     readonly index: number,
@@ -59,9 +60,17 @@ class Member implements WorkerLoad {
   ) {}
 }
 
-/** One call's journey through the pool; it is the settler its member transport sees. */
+/**
+ * One call's journey through the pool; it is the settler its member transport sees, and the
+ * call's `poolEntry`, which is how cancel/terminate/hedging find it without a table by id.
+ */
 class PoolCall implements Settler {
-  member?: Member;
+  /** The member running the call; undefined while it waits in the pool's queue and once it is done. */
+  member?: Member = undefined;
+  prevLink?: PoolCall = undefined;
+  nextLink?: PoolCall = undefined;
+  /** Settled, dropped by cancel, or rejected by stop: no longer the pool's business. */
+  done = false;
   /** The member transport the call was last sent to. */
   sentTo?: Transport;
   /** Position among its transport's in-flight calls when that transport crashed. */
@@ -88,7 +97,8 @@ class PoolCall implements Settler {
 export class PoolTransport implements Transport {
   private readonly members: Member[] = [];
   private readonly waiting: PoolCall[] = [];
-  private readonly byId = new Map<number, PoolCall>();
+  /** Calls sent to the pool and not done (waiting or in flight). */
+  private open = 0;
   private readonly balancer: Balancer;
   private dispatched = 0;
   private stopping = false;
@@ -117,56 +127,52 @@ export class PoolTransport implements Transport {
   }
 
   get inFlight(): number {
-    return this.byId.size;
+    return this.open;
   }
 
   send(call: TransportCall, settler: Settler): void {
     if (this.broken) return settler.reject(this.broken);
-    const pc = new PoolCall(this, call, settler);
-    this.byId.set(call.id, pc);
+    const pc = this.track(call, settler);
     if (this.waiting.length > 0 || !this.dispatch(pc)) this.waiting.push(pc);
   }
 
-  isInFlight(id: number): boolean {
-    return this.byId.has(id);
+  isInFlight(call: TransportCall): boolean {
+    return this.entryOf(call) !== undefined;
   }
 
-  terminate(id: number, reason: string): void {
-    const pc = this.byId.get(id);
-    if (pc?.member) pc.member.transport.terminate?.(id, reason);
+  terminate(call: TransportCall, reason: string): void {
+    this.entryOf(call)?.member?.transport.terminate?.(call, reason);
   }
 
-  sendElsewhere(call: TransportCall, settler: Settler, avoidIds: readonly number[]): boolean {
+  sendElsewhere(call: TransportCall, settler: Settler, avoidCalls: readonly TransportCall[]): boolean {
     if (this.broken || this.stopping || this.settings.onDemand) return false;
     const avoid = new Set<Member>();
-    for (const id of avoidIds) {
-      const member = this.byId.get(id)?.member;
+    for (const other of avoidCalls) {
+      const member = this.entryOf(other)?.member;
       if (member) avoid.add(member);
     }
     const index = this.balancer.select(this.members, (i) => this.hasSlot(i) && !avoid.has(this.members[i]!));
     if (index < 0) return false;
-    const pc = new PoolCall(this, call, settler);
-    this.byId.set(call.id, pc);
-    this.sendTo(pc, this.members[index]!);
+    this.sendTo(this.track(call, settler), this.members[index]!);
     return true;
   }
 
-  cancel(id: number): boolean {
-    const pc = this.byId.get(id);
+  cancel(call: TransportCall): boolean {
+    const pc = this.entryOf(call);
     if (!pc) return false;
     pc.cancelled = true;
-    const i = this.waiting.indexOf(pc);
-    if (i >= 0) {
+    const member = pc.member;
+    if (!member) {
+      const i = this.waiting.indexOf(pc);
+      if (i < 0) return false;
       this.waiting.splice(i, 1);
-      this.byId.delete(id);
+      this.untrack(pc);
       return true;
     }
-    const member = pc.member;
-    if (!member || !member.transport.cancel(id)) return false;
+    if (!member.transport.cancel(call)) return false;
     // The member dropped it before it ran: it will never settle it, so free its slot here.
-    member.inFlight.delete(pc);
-    member.active--;
-    this.byId.delete(id);
+    this.leave(pc, member);
+    this.untrack(pc);
     this.drain();
     return true;
   }
@@ -174,7 +180,7 @@ export class PoolTransport implements Transport {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     for (const pc of this.waiting.splice(0)) {
-      this.byId.delete(pc.call.id);
+      this.untrack(pc);
       pc.settler.reject(new CancelledError('Pool stopped before the call was sent'));
     }
     await Promise.all(this.members.map((m) => m.transport.stop(timeoutMs)));
@@ -200,18 +206,42 @@ export class PoolTransport implements Transport {
   /** @internal a member settled one of our calls. */
   settled(pc: PoolCall, failed: boolean, value: unknown): void {
     const member = pc.member;
-    if (!member || !member.inFlight.has(pc)) return;
+    if (!member || pc.done) return;
     if (failed && value instanceof WorkerCrashedError && pc.crashRank === undefined) this.rankCrashedCalls(member, pc.sentTo!);
-    member.inFlight.delete(pc);
-    member.active--;
+    this.leave(pc, member);
     if (failed && value instanceof WorkerCrashedError && this.resendAfterCrash(pc, member)) return;
     if (failed) member.failed++;
     else member.completed++;
-    this.byId.delete(pc.call.id);
+    this.untrack(pc);
     if (this.settings.onDemand) this.retireOnDemand(member);
     if (failed) pc.settler.reject(value);
     else pc.settler.resolve(value);
     this.drain();
+  }
+
+  private track(call: TransportCall, settler: Settler): PoolCall {
+    const pc = new PoolCall(this, call, settler);
+    call.poolEntry = pc;
+    this.open++;
+    return pc;
+  }
+
+  private untrack(pc: PoolCall): void {
+    pc.done = true;
+    this.open--;
+  }
+
+  /** This pool's live entry for `call`, if the call is waiting or in flight here. */
+  private entryOf(call: TransportCall): PoolCall | undefined {
+    const pc = call.poolEntry;
+    return pc instanceof PoolCall && pc.pool === this && !pc.done ? pc : undefined;
+  }
+
+  /** `pc` no longer runs on `member` (settled, dropped, or about to be re-sent). */
+  private leave(pc: PoolCall, member: Member): void {
+    member.inFlight.remove(pc);
+    member.active--;
+    pc.member = undefined;
   }
 
   private spawn(index: number): Transport {
@@ -275,7 +305,6 @@ export class PoolTransport implements Transport {
       pc.crashResends++;
     }
     member.failed++;
-    pc.member = undefined;
     this.waiting.unshift(pc);
     queueMicrotask(() => this.drain());
     return true;
@@ -287,7 +316,7 @@ export class PoolTransport implements Transport {
    */
   private rankCrashedCalls(member: Member, transport: Transport): void {
     let rank = 0;
-    for (const call of member.inFlight) if (call.sentTo === transport) call.crashRank = rank++;
+    for (let call = member.inFlight.head; call; call = call.nextLink) if (call.sentTo === transport) call.crashRank = rank++;
   }
 
   private onMemberCrash(index: number, _error: Error): void {
@@ -316,7 +345,7 @@ export class PoolTransport implements Transport {
           ? error
           : new WorkerInitError(`Pool gave up replacing crashed workers: ${String(error)}`, { cause: error });
       for (const pc of this.waiting.splice(0)) {
-        this.byId.delete(pc.call.id);
+        this.untrack(pc);
         pc.settler.reject(this.broken);
       }
       return;

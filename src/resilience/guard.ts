@@ -51,7 +51,7 @@ class GuardedCall implements Settler {
   /** Whether a deadline / a hedge timer is registered for this call. */
   timed = false;
   hedgeable = false;
-  readonly legIds: number[];
+  readonly legs: TransportCall[];
 
   constructor(
     readonly guard: CallGuard,
@@ -61,7 +61,7 @@ class GuardedCall implements Settler {
     readonly breaker: CircuitBreaker | undefined,
     readonly probe: boolean,
   ) {
-    this.legIds = [call.id];
+    this.legs = [call];
   }
 
   get finished(): boolean {
@@ -169,7 +169,7 @@ export class CallGuard {
   cancel(gc: GuardedCall): boolean {
     if (gc.settled) return false;
     let dropped = false;
-    for (const id of gc.legIds) dropped = this.transport.cancel(id) || dropped;
+    for (const leg of gc.legs) dropped = this.transport.cancel(leg) || dropped;
     this.finish(gc);
     gc.breaker?.record(new CancelledError('Call was cancelled'), true, gc.probe);
     return dropped;
@@ -250,7 +250,7 @@ export class CallGuard {
   }
 
   private abortOtherLegs(gc: GuardedCall, winner: number): void {
-    for (let i = 0; i < gc.legIds.length; i++) if (i !== winner) this.transport.cancel(gc.legIds[i]!);
+    for (let i = 0; i < gc.legs.length; i++) if (i !== winner) this.transport.cancel(gc.legs[i]!);
   }
 
   private timedOut(gc: GuardedCall): void {
@@ -259,22 +259,22 @@ export class CallGuard {
     const ms = this.timeoutOf(method)!;
     gc.stats.timeouts++;
     this.init.emit({ type: 'timeout', methodName: method, timeoutMs: ms });
-    for (const id of gc.legIds) {
-      if (!this.transport.cancel(id)) this.watchForIgnoredAbort(id, method, ms);
+    for (const leg of gc.legs) {
+      if (!this.transport.cancel(leg)) this.watchForIgnoredAbort(leg, method, ms);
     }
     this.fail(gc, new TimeoutError(`${this.init.className}.${method} timed out after ${ms} ms`), true);
   }
 
   /** A running call was asked to abort; if it is still running after the grace period, its worker goes. */
-  private watchForIgnoredAbort(id: number, method: string, timeoutMs: number): void {
+  private watchForIgnoredAbort(leg: TransportCall, method: string, timeoutMs: number): void {
     const transport = this.transport;
     if (!transport.terminate || !transport.isInFlight) return;
     const timer = this.init.clock.setTimeout(() => {
       this.graceTimers.delete(timer);
-      if (!transport.isInFlight!(id)) return;
+      if (!transport.isInFlight!(leg)) return;
       const reason = `${this.init.className}.${method} kept running ${this.grace} ms after its ${timeoutMs} ms timeout aborted its signal`;
       this.init.emit({ type: 'worker-terminated', methodName: method, reason });
-      transport.terminate!(id, reason);
+      transport.terminate!(leg, reason);
     }, this.grace);
     this.graceTimers.add(timer);
   }
@@ -282,10 +282,11 @@ export class CallGuard {
   private sendHedge(gc: GuardedCall): void {
     if (gc.finished || gc.hedgesSent >= this.maxHedges || !this.transport.sendElsewhere) return;
     const id = this.init.nextId();
-    const index = gc.legIds.length;
-    const sent = this.transport.sendElsewhere({ id, method: gc.call.method, args: gc.call.args }, new HedgeLeg(gc, index), gc.legIds);
+    const index = gc.legs.length;
+    const leg: TransportCall = { id, method: gc.call.method, args: gc.call.args };
+    const sent = this.transport.sendElsewhere(leg, new HedgeLeg(gc, index), gc.legs);
     if (sent) {
-      gc.legIds.push(id);
+      gc.legs.push(leg);
       gc.inFlight++;
       gc.hedgesSent++;
       gc.stats.hedges++;

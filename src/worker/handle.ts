@@ -13,6 +13,7 @@ import { unknownMethod } from '../runtime/runtime.js';
 import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilience/guard.js';
 import { LatencyRecorder, type LatencySummary } from '../resilience/latency.js';
 import { eventChannel, publishEvent } from '../resilience/diagnostics.js';
+import { IntrusiveList } from '../util/linked-list.js';
 
 /** Per-method counters reported by `handle.stats()`. */
 export interface MethodStats extends GuardStats {
@@ -58,9 +59,11 @@ type EventListener<T extends RuntimeEventType> = (event: Extract<RuntimeEvent, {
 class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
   /** Set when the call went through the resilience guard. */
   guarded?: ReturnType<CallGuard['send']>;
-  /** Neighbours in the handle's list of pending calls (see {@link PendingCalls}). */
-  prevPending?: CallFuture = undefined;
-  nextPending?: CallFuture = undefined;
+  poolEntry?: unknown = undefined;
+  wireSlot?: number = undefined;
+  /** Neighbours in the handle's list of pending calls. */
+  prevLink?: CallFuture = undefined;
+  nextLink?: CallFuture = undefined;
   /** When the call was submitted, or -1 when its latency is not sampled (see LatencyRecorder). */
   private readonly startedAt: number;
 
@@ -109,42 +112,6 @@ class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
   }
 }
 
-/**
- * The calls a handle has not settled yet, as an intrusive doubly linked list in submission order:
- * adding and removing cost two pointer writes and no hashing, which matters at a million calls/s.
- */
-class PendingCalls {
-  private head?: CallFuture;
-  private tail?: CallFuture;
-  size = 0;
-
-  add(f: CallFuture): void {
-    f.prevPending = this.tail;
-    if (this.tail) this.tail.nextPending = f;
-    else this.head = f;
-    this.tail = f;
-    this.size++;
-  }
-
-  /** Removes `f`, which must be in this list (a CallFuture settles once, so it is removed once). */
-  remove(f: CallFuture): void {
-    const { prevPending: prev, nextPending: next } = f;
-    if (prev) prev.nextPending = next;
-    else this.head = next;
-    if (next) next.prevPending = prev;
-    else this.tail = prev;
-    f.prevPending = f.nextPending = undefined;
-    this.size--;
-  }
-
-  /** A snapshot, so settling them while iterating is safe. */
-  toArray(): CallFuture[] {
-    const out: CallFuture[] = [];
-    for (let f = this.head; f; f = f.nextPending) out.push(f);
-    return out;
-  }
-}
-
 interface HeldCall {
   future: CallFuture;
   method: string;
@@ -154,7 +121,8 @@ interface HeldCall {
 
 export class HandleCore {
   private nextId = 1;
-  private readonly pending = new PendingCalls();
+  /** Calls not settled yet, in submission order. */
+  private readonly pending = new IntrusiveList<CallFuture>();
   /** Calls waiting for argument futures, and calls behind them (so order is kept). */
   private readonly held: HeldCall[] = [];
   private stopPromise?: Promise<void>;
@@ -284,7 +252,7 @@ export class HandleCore {
       this.pumpHeld();
       return true;
     }
-    return this.transport.cancel(future.id);
+    return this.transport.cancel(future);
   }
 
   private hold(future: CallFuture, method: string, args: unknown[]): void {

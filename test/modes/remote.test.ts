@@ -54,6 +54,36 @@ describe.each(['thread', 'process'] as Mode[])('%s mode', (mode) => {
     expect(await w.count()).toBe(1);
   });
 
+  it('in a batch of thousands, fails only the uncloneable call and result; the others settle in order', async () => {
+    const w = track(Remote.options({ mode }).init());
+    const n = 3000;
+    const calls = Array.from({ length: n }, (_, i) => (i === 1700 ? w.echo((() => i) as any) : i === 2100 ? w.echoFunctionOf(i) : w.echo(i)));
+    const outcomes = await Promise.allSettled(calls);
+    const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[i, String(o.reason.message)]] : []));
+    expect(failed).toEqual([
+      [1700, expect.stringMatching(/^Argument 1 of Remote.echo cannot be sent to the worker/)],
+      [2100, expect.stringMatching(/^The result of Remote.echoFunctionOf cannot be sent back from the worker/)],
+    ]);
+    const values = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    expect(values).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => i !== 1700 && i !== 2100));
+  });
+
+  it('reuses wire slots safely: every result reaches its own call while others are in flight', async () => {
+    const w = track(Remote.options({ mode, maxWorkers: 2 }).init());
+    const expected: number[] = [];
+    const inFlight: Promise<unknown>[] = [];
+    for (let wave = 0; wave < 20; wave++) {
+      for (let i = 0; i < 700; i++) {
+        const v = wave * 1000 + i;
+        expected.push(v);
+        inFlight.push(w.echo(v));
+        if (i % 97 === 0) w.echo(-1).cancel();
+      }
+      await inFlight[inFlight.length - 350]; // half of this wave may still be running when the next starts
+    }
+    expect(await Promise.all(inFlight)).toEqual(expected);
+  });
+
   it('rejects pending calls with WorkerCrashedError when the worker exits, and nothing hangs', async () => {
     const w = track(Remote.options({ mode }).init());
     await w.count();

@@ -148,7 +148,8 @@ export class DistributedTransport implements Transport, ClientTransport {
     if (!this.busy) this.updateBusy();
   }
 
-  cancel(id: number): boolean {
+  cancel(call: TransportCall): boolean {
+    const id = call.id;
     const p = this.pending.get(id);
     if (!p) return false;
     const i = this.outbox.indexOf(p);

@@ -9,7 +9,7 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
-import type { FromWorker, ToWorker, WireCall, WireResult } from './protocol.js';
+import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
   post(msg: FromWorker): void;
@@ -40,41 +40,45 @@ export function startHost(port: HostPort): void {
   let runtime: WorkerRuntime | undefined;
   let className = 'Worker';
   let initError: unknown;
-  const early: WireCall[] = [];
+  /** Calls that arrived before the instance was constructed. */
+  const early: WireCalls = [];
+  let methods: string[] = [];
   const limits = new RemoteLimits((m) => port.post(m));
   let nextBudgetRid = 1;
   const budgetWaiters = new Map<number, (ok: boolean) => void>();
 
-  let outbox: WireResult[] = [];
+  let outbox: WireResults = [];
   let outboxMethods: string[] = [];
   let flushScheduled = false;
   const flush = () => {
     flushScheduled = false;
+    if (outbox.length === 0) return;
     const batch = outbox;
-    const methods = outboxMethods;
+    const batchMethods = outboxMethods;
     outbox = [];
     outboxMethods = [];
     try {
       port.post({ t: 'results', batch });
     } catch {
       // One result can't be cloned: send them one by one so only that call fails.
-      for (const [i, r] of batch.entries()) {
+      for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+        const result = batch.slice(i, i + WIRE_STRIDE);
         try {
-          port.post({ t: 'results', batch: [r] });
+          port.post({ t: 'results', batch: result });
         } catch (error) {
-          const reason = describeUncloneable(r[2]) || (error as Error).message;
-          port.post({
-            t: 'results',
-            batch: [[r[0], false, encodeError(new TypeError(`The result of ${className}.${methods[i]} cannot be sent back from the worker: ${reason}`))]],
-          });
+          const reason = describeUncloneable(result[2]) || (error as Error).message;
+          const method = batchMethods[i / WIRE_STRIDE];
+          const failure = encodeError(new TypeError(`The result of ${className}.${method} cannot be sent back from the worker: ${reason}`));
+          port.post({ t: 'results', batch: [result[0], false, failure] });
         }
       }
     }
   };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
-    outbox.push([id, ok, ok ? value : encodeError(value)]);
+    outbox.push(id, ok, ok ? value : encodeError(value));
     outboxMethods.push(method);
-    if (!flushScheduled) {
+    if (outbox.length >= MAX_BATCH * WIRE_STRIDE) flush();
+    else if (!flushScheduled) {
       flushScheduled = true;
       queueMicrotask(flush);
     }
@@ -94,8 +98,12 @@ export function startHost(port: HostPort): void {
   }
   const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
 
-  const run = (batch: WireCall[]) => {
-    for (const [id, method, args] of batch) {
+  const run = (batch: WireCalls) => {
+    for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+      const id = batch[i] as number;
+      const ref = batch[i + 1];
+      const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
+      const args = batch[i + 2] as unknown[];
       if (!runtime) settlerFor(id, method).reject(initError);
       else runtime.submit(id, method, args, settlerFor(id, method));
     }
@@ -105,6 +113,7 @@ export function startHost(port: HostPort): void {
     switch (msg.t) {
       case 'init': {
         limits.config = msg.limitsConfig ?? {};
+        methods = msg.methods;
         try {
           const workerClass = await locateClass(msg.moduleCandidates, msg.exportName);
           const budget: RetryBudgetClient | undefined = msg.hasBudget
@@ -135,13 +144,14 @@ export function startHost(port: HostPort): void {
         break;
       }
       case 'calls':
-        if (!runtime && initError === undefined) early.push(...msg.batch);
+        if (!runtime && initError === undefined) for (const item of msg.batch) early.push(item);
         else run(msg.batch);
         break;
       case 'cancel': {
-        const i = early.findIndex((c) => c[0] === msg.id);
-        if (i >= 0) {
-          early.splice(i, 1);
+        let i = 0;
+        while (i < early.length && early[i] !== msg.id) i += WIRE_STRIDE;
+        if (i < early.length) {
+          early.splice(i, WIRE_STRIDE);
           settlerFor(msg.id).reject(new CancelledError('Call was cancelled'));
         } else if (runtime?.cancel(msg.id)) {
           settlerFor(msg.id).reject(new CancelledError('Call was cancelled'));

@@ -1,26 +1,40 @@
 /**
  * The message protocol between a caller and a worker thread or child process. One protocol for
- * both: only the channel differs. Calls and results travel in batches (one message per tick).
+ * both: only the channel differs. Calls and results travel in batches (one message per tick, or
+ * per {@link MAX_BATCH} calls), flattened so a batch of n calls is one array, not n + 1.
+ *
+ * A call is known on the wire by its slot: a small integer the caller reuses once the call is
+ * settled, so both sides index arrays instead of hashing ids.
  */
 import type { RuntimeEvent } from '../../runtime/events.js';
 
-/** [id, method, args] */
-export type WireCall = [number, string, unknown[]];
-/** [id, ok, value or encoded error] */
-export type WireResult = [number, boolean, unknown];
+/** Calls per message: big enough to amortize a message, small enough that the worker starts early. */
+export const MAX_BATCH = 512;
+
+/**
+ * `slot, method, args` repeated. `method` is an index into the `methods` list of the init
+ * message, or the name itself for a method not in that list.
+ */
+export type WireCalls = unknown[];
+/** `slot, ok, value or encoded error` repeated. */
+export type WireResults = unknown[];
+/** Fields per call in {@link WireCalls} and per result in {@link WireResults}. */
+export const WIRE_STRIDE = 3;
 
 export type ToWorker =
   | {
       t: 'init';
       moduleCandidates: string[];
       exportName: string;
+      /** The class's public methods; calls name them by index. */
+      methods: string[];
       ctorArgs: unknown[];
       runtimeOptions: unknown;
       hasBudget: boolean;
       /** The caller's limit set's `config`, so `this.limits.config` reads the same in every mode. */
       limitsConfig: Record<string, unknown>;
     }
-  | { t: 'calls'; batch: WireCall[] }
+  | { t: 'calls'; batch: WireCalls }
   | { t: 'cancel'; id: number }
   | { t: 'limits-reply'; rid: number; ok: boolean; value: unknown }
   | { t: 'budget-reply'; rid: number; ok: boolean }
@@ -29,7 +43,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'init-error'; error: unknown }
-  | { t: 'results'; batch: WireResult[] }
+  | { t: 'results'; batch: WireResults }
   | { t: 'event'; event: RuntimeEvent }
   | { t: 'limits'; rid: number; op: 'acquire'; requested: Record<string, number>; timeout?: number }
   | { t: 'limits'; rid: number; op: 'abort' }

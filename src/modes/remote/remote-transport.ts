@@ -1,6 +1,7 @@
 /**
- * The caller's side of thread and process workers. Calls are pipelined and coalesced: every send
- * of one tick goes out as one message, without waiting for replies. The worker's limits and
+ * The caller's side of thread and process workers. Calls are pipelined and coalesced: the sends of
+ * one tick go out as one message (or one per {@link MAX_BATCH} calls, so the worker starts while
+ * the caller is still submitting), without waiting for replies. The worker's limits and
  * retry budget requests are served here, from the handle's own objects; a worker that dies
  * rejects its pending calls with WorkerCrashedError and gives back what it held.
  */
@@ -13,14 +14,26 @@ import { encodeOptions } from '../../serialize/options.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
-import type { FromWorker, RemoteAcquireReply, WireCall } from './protocol.js';
+import { publicMethodNames } from '../../runtime/methods.js';
+import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type RemoteAcquireReply, type WireCalls } from './protocol.js';
 
 /** Extra time a worker gets after the stop timeout to exit on its own before it is killed. */
 const STOP_GRACE_MS = 1000;
 
 export class RemoteTransport implements Transport {
-  private readonly pending = new Map<number, { settler: Settler; method: string }>();
-  private outbox: WireCall[] = [];
+  /**
+   * Calls in flight by wire slot; a settled call's slot goes to `freeSlots` for reuse. Two parallel
+   * arrays and a free list: no hashing and no allocation per call.
+   */
+  private readonly slotCalls: (TransportCall | undefined)[] = [];
+  private readonly slotSettlers: (Settler | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  /** When each slot's call was sent, to reject in send order after a crash. */
+  private readonly slotSentAt: number[] = [];
+  private sends = 0;
+  private pending = 0;
+  private readonly methodIndex = new Map<string, number>();
+  private outbox: WireCalls = [];
   private flushScheduled = false;
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -57,10 +70,13 @@ export class RemoteTransport implements Transport {
       channel.kill();
       throw error;
     }
+    const methods = publicMethodNames(init.workerClass);
+    methods.forEach((name, i) => this.methodIndex.set(name, i));
     channel.post({
       t: 'init',
       moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
       exportName: init.workerClass.name,
+      methods,
       ctorArgs: init.ctorArgs,
       runtimeOptions,
       hasBudget: init.budget !== undefined,
@@ -74,42 +90,64 @@ export class RemoteTransport implements Transport {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    return this.pending;
   }
 
   send(call: TransportCall, settler: Settler): void {
     if (this.dead) return settler.reject(this.dead);
     if (this.initError) return settler.reject(this.initError);
-    this.pending.set(call.id, { settler, method: call.method });
-    this.outbox.push([call.id, call.method, call.args]);
-    if (!this.flushScheduled) {
+    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.slotCalls.length;
+    this.slotCalls[slot] = call;
+    this.slotSettlers[slot] = settler;
+    this.slotSentAt[slot] = this.sends++;
+    call.wireSlot = slot;
+    this.pending++;
+    const outbox = this.outbox;
+    outbox.push(slot, this.methodIndex.get(call.method) ?? call.method, call.args);
+    if (outbox.length >= MAX_BATCH * WIRE_STRIDE) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
     if (!this.referenced) this.updateRef();
   }
 
-  isInFlight(id: number): boolean {
-    return this.pending.has(id);
+  isInFlight(call: TransportCall): boolean {
+    return this.slotOf(call) >= 0;
   }
 
-  terminate(id: number, reason: string): void {
-    if (!this.pending.has(id) || this.exited) return;
+  terminate(call: TransportCall, reason: string): void {
+    if (this.slotOf(call) < 0 || this.exited) return;
     this.fatalError = new Error(`terminated: ${reason}`);
     this.channel.kill();
   }
 
-  cancel(id: number): boolean {
-    if (!this.pending.has(id)) return false;
-    const i = this.outbox.findIndex((c) => c[0] === id);
-    if (i >= 0) {
-      this.outbox.splice(i, 1);
-      this.pending.delete(id);
-      this.updateRef();
-      return true;
+  cancel(call: TransportCall): boolean {
+    const slot = this.slotOf(call);
+    if (slot < 0) return false;
+    for (let i = 0; i < this.outbox.length; i += WIRE_STRIDE) {
+      if (this.outbox[i] === slot) {
+        this.outbox.splice(i, WIRE_STRIDE);
+        this.freeSlot(slot);
+        this.updateRef();
+        return true;
+      }
     }
-    this.channel.post({ t: 'cancel', id });
+    this.channel.post({ t: 'cancel', id: slot });
     return false;
+  }
+
+  /** The wire slot of `call` if it is in flight here, else -1. */
+  private slotOf(call: TransportCall): number {
+    const slot = call.wireSlot;
+    return slot !== undefined && this.slotCalls[slot] === call ? slot : -1;
+  }
+
+  private freeSlot(slot: number): void {
+    this.slotCalls[slot] = undefined;
+    this.slotSettlers[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.pending--;
   }
 
   async stop(timeoutMs: number): Promise<void> {
@@ -133,30 +171,37 @@ export class RemoteTransport implements Transport {
       this.channel.post({ t: 'calls', batch });
     } catch {
       // Something in the batch can't be cloned: send call by call so only the bad one fails.
-      for (const call of batch) {
+      for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+        const call = batch.slice(i, i + WIRE_STRIDE);
         try {
-          this.channel.post({ t: 'calls', batch: [call] });
+          this.channel.post({ t: 'calls', batch: call });
         } catch (error) {
-          this.settle(call[0], false, uncloneableArgument(this.init.workerClass.name, call, error as Error));
+          const slot = call[0] as number;
+          this.settle(slot, false, uncloneableArgument(this.init.workerClass.name, this.slotCalls[slot]!, error as Error));
         }
       }
     }
   };
 
-  private settle(id: number, ok: boolean, value: unknown): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    if (ok) p.settler.resolve(value);
-    else p.settler.reject(value);
-    if (this.pending.size === 0) this.updateRef();
+  private settle(slot: number, ok: boolean, value: unknown): void {
+    const settler = this.slotSettlers[slot];
+    if (!settler) return;
+    this.freeSlot(slot);
+    if (ok) settler.resolve(value);
+    else settler.reject(value);
+    if (this.pending === 0) this.updateRef();
   }
 
   private onMessage(msg: FromWorker): void {
     switch (msg.t) {
-      case 'results':
-        for (const [id, ok, value] of msg.batch) this.settle(id, ok, ok ? value : decodeError(value));
+      case 'results': {
+        const batch = msg.batch;
+        for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+          const ok = batch[i + 1] as boolean;
+          this.settle(batch[i] as number, ok, ok ? batch[i + 2] : decodeError(batch[i + 2]));
+        }
         break;
+      }
       case 'event':
         this.init.onEvent(msg.event);
         break;
@@ -170,7 +215,7 @@ export class RemoteTransport implements Transport {
         this.updateRef();
         this.initError = decodeError(msg.error);
         this.rejectReady(this.initError);
-        for (const id of [...this.pending.keys()]) this.settle(id, false, this.initError);
+        for (const slot of this.slotsInFlight()) this.settle(slot, false, this.initError);
         break;
       case 'limits':
         this.serveLimits(msg);
@@ -236,7 +281,10 @@ export class RemoteTransport implements Transport {
       const reason = info.error ? `: ${info.error.message}` : '';
       this.dead = new WorkerCrashedError(`${what} of ${this.init.workerClass.name} ${how}${reason}`, { cause: info.error });
       if (!this.initError) this.rejectReady(this.dead);
-      for (const [id, p] of [...this.pending]) this.settle(id, false, new WorkerCrashedError(`${this.dead.message} while running ${this.init.workerClass.name}.${p.method}`, { cause: info.error }));
+      for (const slot of this.slotsInFlight()) {
+        const method = this.slotCalls[slot]!.method;
+        this.settle(slot, false, new WorkerCrashedError(`${this.dead.message} while running ${this.init.workerClass.name}.${method}`, { cause: info.error }));
+      }
       this.init.onEvent({ type: 'crash', workerIndex: this.init.workerIndex, error: summarizeError(this.dead) });
       this.init.onCrash?.(this.dead);
     } else {
@@ -245,10 +293,17 @@ export class RemoteTransport implements Transport {
     for (const w of this.exitWaiters.splice(0)) w();
   }
 
+  /** Slots of the calls in flight, in send order (a pool ranks crashed calls by that order). */
+  private slotsInFlight(): number[] {
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.slotCalls.length; slot++) if (this.slotCalls[slot]) slots.push(slot);
+    return slots.sort((a, b) => this.slotSentAt[a]! - this.slotSentAt[b]!);
+  }
+
   /** Idle workers must not keep the caller's process alive. */
   private updateRef(): void {
     // Starting up counts as busy: someone may be awaiting ready().
-    const want = this.pending.size > 0 || this.stopping || this.starting;
+    const want = this.pending > 0 || this.stopping || this.starting;
     if (want === this.referenced) return;
     this.referenced = want;
     if (want) this.channel.ref();
@@ -256,8 +311,8 @@ export class RemoteTransport implements Transport {
   }
 }
 
-function uncloneableArgument(className: string, call: WireCall, error: Error): TypeError {
-  const [, method, args] = call;
+function uncloneableArgument(className: string, call: TransportCall, error: Error): TypeError {
+  const { method, args } = call;
   for (let i = 0; i < args.length; i++) {
     try {
       structuredClone(args[i]);
