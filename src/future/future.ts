@@ -5,7 +5,12 @@ const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
 
-type Listener = { onValue: (v: any) => void; onError: (e: unknown) => void };
+/** @internal Whoever waits on a future: an object, so a waiter can be one allocation, not three. */
+export interface FutureListener {
+  onValue(v: any): void;
+  onError(e: unknown): void;
+}
+type Listener = FutureListener;
 
 /** Options for {@link Future.result} and {@link Future.exception}. */
 export interface WaitOptions {
@@ -151,9 +156,13 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal Calls back when settled; immediately (synchronously) if already settled. */
   subscribe(onValue: (v: T) => void, onError: (e: unknown) => void): void {
-    if (this.state === FULFILLED) return onValue(this.value as T);
-    if (this.state === REJECTED) return onError(this.value);
-    const l = { onValue, onError };
+    this.listen({ onValue, onError });
+  }
+
+  /** @internal {@link subscribe} with a listener object. */
+  listen(l: FutureListener): void {
+    if (this.state === FULFILLED) return l.onValue(this.value as T);
+    if (this.state === REJECTED) return l.onError(this.value);
     if (this.listeners === undefined) this.listeners = l;
     else if (Array.isArray(this.listeners)) this.listeners.push(l);
     else this.listeners = [this.listeners, l];

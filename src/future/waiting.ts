@@ -1,6 +1,6 @@
 /** Waiting on many futures (or promises, or plain values) at once. */
 import { TimeoutError } from '../errors.js';
-import { Future, isThenable } from './future.js';
+import { Future, isThenable, type FutureListener } from './future.js';
 import { createProgress, type ProgressOption } from './progress.js';
 
 /** Options of {@link gather}. */
@@ -35,35 +35,66 @@ export function gather<T extends Record<string, unknown>>(
 export function gather(items: unknown, options: GatherOptions = {}): Promise<unknown> {
   const { keys, values } = entriesOf(items, 'gather');
   const n = values.length;
-  const out: unknown[] = new Array(n);
   const progress = createProgress(options.progress, n);
   return withTimeout(options.timeout, 'gather', (settleOk, settleErr) => {
-    let remaining = n;
-    const finish = () => {
-      progress.close();
-      settleOk(keys ? Object.fromEntries(keys.map((k, i) => [k, out[i]])) : out);
+    const state: GatherState = {
+      out: new Array(n),
+      remaining: n,
+      keys,
+      progress,
+      returnExceptions: options.returnExceptions === true,
+      settleOk,
+      settleErr,
     };
-    if (n === 0) return finish();
-    values.forEach((item, i) => {
-      onSettle(
-        item,
-        (v) => {
-          out[i] = v;
-          progress.tick();
-          if (--remaining === 0) finish();
-        },
-        (e) => {
-          if (!options.returnExceptions) {
-            progress.close();
-            return settleErr(e);
-          }
-          out[i] = e;
-          progress.tick();
-          if (--remaining === 0) finish();
-        },
-      );
-    });
+    if (n === 0) return finishGather(state);
+    for (let i = 0; i < n; i++) {
+      const item = values[i];
+      const slot = new GatherSlot(state, i);
+      if (item instanceof Future) item.listen(slot);
+      else if (isThenable(item)) item.then((v) => slot.onValue(v), (e) => slot.onError(e));
+      else slot.onValue(item);
+    }
   });
+}
+
+interface GatherState {
+  out: unknown[];
+  remaining: number;
+  keys: string[] | undefined;
+  progress: ReturnType<typeof createProgress>;
+  returnExceptions: boolean;
+  settleOk: (v: unknown) => void;
+  settleErr: (e: unknown) => void;
+}
+
+/** One item of a gather: a single small object per item (gathers of a million futures are common). */
+class GatherSlot implements FutureListener {
+  constructor(
+    private readonly state: GatherState,
+    private readonly index: number,
+  ) {}
+
+  onValue(v: unknown): void {
+    const s = this.state;
+    s.out[this.index] = v;
+    s.progress.tick();
+    if (--s.remaining === 0) finishGather(s);
+  }
+
+  onError(e: unknown): void {
+    const s = this.state;
+    if (!s.returnExceptions) {
+      s.progress.close();
+      return s.settleErr(e);
+    }
+    this.onValue(e);
+  }
+}
+
+function finishGather(s: GatherState): void {
+  s.progress.close();
+  const keys = s.keys;
+  s.settleOk(keys ? Object.fromEntries(keys.map((k, i) => [k, s.out[i]])) : s.out);
 }
 
 /** Options of {@link wait}. */

@@ -15,6 +15,7 @@ import { AttemptLimits } from './attempt-limits.js';
 import { publicMethodNames } from './methods.js';
 import { constructWorker } from './construct.js';
 import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
+import { IntrusiveList } from '../util/linked-list.js';
 
 /** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
 export interface Settler {
@@ -51,6 +52,10 @@ interface RunningCall {
   startedAt: number;
   /** Built on first use: most calls never look at their context. */
   ctx?: CallContext;
+  /** Neighbours in the runtime's list of running calls. */
+  prevLink?: RunningCall;
+  nextLink?: RunningCall;
+  finished?: boolean;
 }
 
 /** Hosts one worker instance. */
@@ -61,7 +66,7 @@ export class WorkerRuntime {
   private readonly inline: boolean;
   private readonly queue: RunningCall[] = [];
   private queueHead = 0;
-  private readonly running = new Set<RunningCall>();
+  private readonly running = new IntrusiveList<RunningCall>();
   private readonly originals = new Map<string, (...args: unknown[]) => unknown>();
   private readonly policyFor: (method: string) => RetryPolicy | undefined;
   private readonly clock: Clock;
@@ -135,7 +140,7 @@ export class WorkerRuntime {
    * the caller's synchronous code, as an event loop would. Either way calls start in submission order.
    */
   submit(id: number, method: string, args: unknown[], settler: Settler): void {
-    const call: RunningCall = { id, method, args, settler, startedAt: 0 };
+    const call: RunningCall = { id, method, args, settler, startedAt: 0, ctx: undefined, prevLink: undefined, nextLink: undefined, finished: false };
     if (this.inline && this.running.size < this.maxConcurrency && this.queueHead === this.queue.length) {
       this.start(call);
       return;
@@ -161,7 +166,7 @@ export class WorkerRuntime {
         return true;
       }
     }
-    for (const call of this.running) {
+    for (let call = this.running.head; call; call = call.nextLink) {
       if (call.id === id) {
         abortCall(call, reason);
         return false;
@@ -182,7 +187,7 @@ export class WorkerRuntime {
     if (this.running.size === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        for (const call of this.running) abortCall(call, new CancelledError('Worker stopped while the call was running'));
+        for (const call of this.running.toArray()) abortCall(call, new CancelledError('Worker stopped while the call was running'));
         resolve();
       }, timeoutMs);
       timer.unref?.();
@@ -279,7 +284,9 @@ export class WorkerRuntime {
   }
 
   private finish(call: RunningCall, failed: boolean, value: unknown): void {
-    if (!this.running.delete(call)) return;
+    if (call.finished) return;
+    call.finished = true;
+    this.running.remove(call);
     if (this.currentCall === call) {
       this.currentCall = undefined;
       this.currentAttempt = undefined;
