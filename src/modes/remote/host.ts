@@ -9,12 +9,15 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
+import { IdleSpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
   post(msg: FromWorker): void;
   onMessage(fn: (msg: ToWorker) => void): void;
   exit(code: number): void;
+  /** Thread workers: takes the next queued message synchronously, if there is one (see IdleSpin). */
+  poll?(): ToWorker | undefined;
 }
 
 function describeUncloneable(value: unknown): string {
@@ -50,9 +53,14 @@ export function startHost(port: HostPort): void {
   let outbox: WireResults = [];
   let outboxMethods: string[] = [];
   let flushScheduled = false;
+  /** Runs as a microtask after the calls of a message ran: sends their results, then maybe polls. */
   const flush = () => {
     flushScheduled = false;
     if (outbox.length === 0) return;
+    postResults();
+    if (spin && runtime && runtime.pending === 0 && !stopping) spin.idle();
+  };
+  const postResults = () => {
     const batch = outbox;
     const batchMethods = outboxMethods;
     outbox = [];
@@ -77,7 +85,7 @@ export function startHost(port: HostPort): void {
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
     outbox.push(id, ok, ok ? value : encodeError(value));
     outboxMethods.push(method);
-    if (outbox.length >= MAX_BATCH * WIRE_STRIDE) flush();
+    if (outbox.length >= MAX_BATCH * WIRE_STRIDE) postResults();
     else if (!flushScheduled) {
       flushScheduled = true;
       queueMicrotask(flush);
@@ -109,7 +117,8 @@ export function startHost(port: HostPort): void {
     }
   };
 
-  port.onMessage(async (msg) => {
+  let stopping = false;
+  const onMessage = async (msg: ToWorker) => {
     switch (msg.t) {
       case 'init': {
         limits.config = msg.limitsConfig ?? {};
@@ -168,11 +177,17 @@ export function startHost(port: HostPort): void {
         break;
       }
       case 'stop':
+        stopping = true;
         await runtime?.shutdown(msg.timeout);
         flush();
         port.post({ t: 'stopped' });
         break;
     }
+  };
+  const spin = port.poll ? new IdleSpin(port.poll, (msg) => void onMessage(msg)) : undefined;
+  port.onMessage((msg) => {
+    spin?.arrived();
+    void onMessage(msg);
   });
 }
 
