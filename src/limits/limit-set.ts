@@ -2,12 +2,19 @@
  * A set of limits acquired together, all or nothing. Waiters are served strictly first come, first
  * served (a big request at the head is never overtaken by small ones), and wait on a timer set for
  * the moment the head can fit, or until something is released — never by polling.
+ *
+ * Thread workers share a set through shared memory: the set's counters move into a
+ * SharedArrayBuffer ({@link LimitSet.shareWithThreads}) and each worker thread attaches a LimitSet
+ * to it ({@link LimitSet.attach}). Any thread takes what fits at once under a short lock, when
+ * nobody is waiting; everything else (waits, timeouts, FIFO order) is served by the owning set in
+ * the caller's thread, over the worker's channel. Same algorithms, same code, either way.
  */
+import { threadId } from 'node:worker_threads';
 import { AbortError, ConfigError, TimeoutError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { Acquisition, type AcquisitionOwner } from './acquisition.js';
-import { createAlgorithm, type RateAlgorithm } from './algorithms.js';
-import { isLimit, type Limit } from './limit.js';
+import { createAlgorithm, type RateAlgorithm, type RateAlgorithmName } from './algorithms.js';
+import { CallLimit, RateLimit, ResourceLimit, isLimit, type Limit } from './limit.js';
 
 /** Options of {@link LimitSet}. */
 export interface LimitSetOptions {
@@ -29,8 +36,41 @@ export type Requested = Record<string, number>;
 interface KeyState {
   limit: Limit;
   rate?: RateAlgorithm;
-  held: number;
+  /** Index of this key in `held` and in a thread's holdings. */
+  index: number;
 }
+
+/** A limit as plain data, to rebuild it in another thread. */
+type LimitData = { kind: Limit['kind']; key: string; capacity: number; window?: number; algorithm?: RateAlgorithmName };
+
+/** What a shared set sends to a worker thread (all cloneable; the buffers are shared, not copied). */
+export interface SharedLimitSetState {
+  limits: LimitData[];
+  /** Per key, in order: the rate algorithm's state, or null for a resource. */
+  rates: (Float64Array | null)[];
+  /** Resource units held, per key. */
+  held: Float64Array;
+  /** [lock, waiters at the owner]. */
+  sync: Int32Array;
+  /** What this worker thread holds through its own fast path, per key (given back if it dies). */
+  holdings: Float64Array;
+  /** The owner's performance.timeOrigin: every thread counts ms on the owner's clock. */
+  timeOrigin: number;
+  config: Record<string, unknown>;
+}
+
+/** How an attached set (in a worker thread) reaches the owning set for what it cannot grant itself. */
+export interface OwnerLink {
+  /** Acquires through the owner: waits in its FIFO queue. */
+  acquire(requested: Requested, options: AcquireOptions): Promise<Acquisition>;
+  /** Something was released here while requests wait at the owner: it should try to serve them. */
+  released(): void;
+}
+
+const LOCK = 0;
+const WAITERS = 1;
+/** Lock word of a thread: never 0 (free). */
+const LOCKED_BY_THIS_THREAD = threadId + 1;
 
 interface Waiter {
   amounts: Map<string, number>;
@@ -57,8 +97,15 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private readonly configValue: Record<string, unknown>;
   private wakeTimer: unknown;
   private readonly warnedKeys = new Set<string>();
+  /** Resource units held, by key index (moves to shared memory when shared). */
+  private held: Float64Array;
+  /** Set once shared with threads: [lock, waiters]. Every touch of the counters then takes the lock. */
+  private sync?: Int32Array;
+  /** In a worker thread: the owning set, and what this thread holds of it. */
+  private owner?: OwnerLink;
+  private holdings?: Float64Array;
 
-  constructor(limits: Limit[] = [], options: LimitSetOptions = {}) {
+  constructor(limits: Limit[] = [], options: LimitSetOptions = {}, shared?: SharedLimitSetState) {
     if (!Array.isArray(limits)) throw new ConfigError(`LimitSet takes an array of limits, got ${typeof limits}`);
     this.clock = options.clock ?? systemClock;
     this.configValue = { ...(options.config ?? {}) };
@@ -66,14 +113,83 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     for (const limit of limits) {
       if (!isLimit(limit)) throw new ConfigError(`LimitSet: expected RateLimit, CallLimit or ResourceLimit, got ${String(limit)}`);
       if (this.states.has(limit.key)) throw new ConfigError(`LimitSet: duplicate limit key '${limit.key}'`);
+      const index = this.states.size;
+      const state = shared?.rates[index] ?? undefined;
       this.states.set(limit.key, {
         limit,
-        rate: limit.kind === 'resource' ? undefined : createAlgorithm(limit.algorithm, limit.capacity, limit.window, now),
-        held: 0,
+        rate: limit.kind === 'resource' ? undefined : createAlgorithm(limit.algorithm, limit.capacity, limit.window, now, state),
+        index,
       });
     }
+    this.held = shared?.held ?? new Float64Array(this.states.size);
+    this.sync = shared?.sync;
+    this.holdings = shared?.holdings;
   }
 
+  /**
+   * In a worker thread: a set working on the shared memory of `state` (from the owner's
+   * {@link shareWithThreads}), asking `owner` for whatever it cannot grant at once.
+   * @internal
+   */
+  static attach(state: SharedLimitSetState, owner: OwnerLink): LimitSet {
+    const origin = state.timeOrigin;
+    const ownerClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() - origin };
+    const set = new LimitSet(state.limits.map(limitFromData), { config: state.config, clock: ownerClock }, state);
+    set.owner = owner;
+    return set;
+  }
+
+  /**
+   * Moves the counters into shared memory (once) and describes them for a new worker thread, with
+   * a fresh holdings array for that thread. Undefined when the set runs on an injected clock
+   * (tests), which other threads cannot share: those go through the channel instead.
+   * @internal
+   */
+  shareWithThreads(): SharedLimitSetState | undefined {
+    if (this.clock !== systemClock || this.owner) return undefined;
+    if (!this.sync) {
+      const sync = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+      const held = new Float64Array(new SharedArrayBuffer(Math.max(1, this.states.size) * Float64Array.BYTES_PER_ELEMENT));
+      held.set(this.held);
+      this.held = held;
+      for (const s of this.states.values()) s.rate?.share();
+      sync[WAITERS] = this.waiters.length;
+      this.sync = sync;
+    }
+    return {
+      limits: [...this.states.values()].map((s) => limitToData(s.limit)),
+      rates: [...this.states.values()].map((s) => s.rate?.share() ?? null),
+      held: this.held,
+      sync: this.sync,
+      holdings: new Float64Array(new SharedArrayBuffer(Math.max(1, this.states.size) * Float64Array.BYTES_PER_ELEMENT)),
+      timeOrigin: performance.timeOrigin,
+      config: this.config,
+    };
+  }
+
+  /**
+   * A worker thread that attached with `holdings` is gone: what it held through its fast path comes
+   * back, and a lock it died holding is freed.
+   * @internal
+   */
+  threadGone(holdings: Float64Array, deadThreadId: number): void {
+    if (this.sync) Atomics.compareExchange(this.sync, LOCK, deadThreadId + 1, 0);
+    this.lock();
+    try {
+      for (const s of this.states.values()) {
+        if (s.limit.kind === 'resource') this.held[s.index]! -= holdings[s.index]!;
+        holdings[s.index] = 0;
+      }
+    } finally {
+      this.unlock();
+    }
+    this.pump();
+  }
+
+  /** @internal an attached set released something while requests wait here. */
+  wake(): void {
+    this.pump();
+  }
   /** A copy of the set's config. */
   get config(): Record<string, unknown> {
     return { ...this.configValue };
@@ -92,7 +208,9 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.waiters.length === 0 && this.waitFor(amounts) === 0) return Promise.resolve(this.take(amounts));
+    const granted = this.takeIfFree(amounts);
+    if (granted) return Promise.resolve(granted);
+    if (this.owner) return this.owner.acquire(requested, options);
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise<Acquisition>((resolve, reject) => {
       const waiter: Waiter = { amounts, resolve, reject, signal: options.signal };
@@ -104,16 +222,17 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
         waiter.onAbort = () => this.drop(waiter, abortError(options.signal!));
         options.signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
+      this.lock();
       this.waiters.push(waiter);
+      this.countWaiters();
+      this.unlock();
       this.pump();
     });
   }
 
   /** Acquires at once if everything fits and nobody is waiting; otherwise undefined (nothing held). */
   tryAcquire(requested: Requested = {}): Acquisition | undefined {
-    const amounts = this.amountsFor(requested);
-    if (this.waiters.length === 0 && this.waitFor(amounts) === 0) return this.take(amounts);
-    return undefined;
+    return this.takeIfFree(this.amountsFor(requested));
   }
 
   /** Acquires, runs `fn`, releases — also when `fn` throws. */
@@ -123,14 +242,20 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** Per key: what the algorithm knows (available, utilization, …) and the waiters. */
   stats(): Record<string, unknown> {
-    const now = this.now();
     const out: Record<string, unknown> = {};
-    for (const [key, s] of this.states) {
-      out[key] = s.rate
-        ? { kind: s.limit.kind, ...s.rate.stats(now) }
-        : { kind: 'resource', held: s.held, available: s.limit.capacity - s.held, capacity: s.limit.capacity, utilization: s.held / s.limit.capacity };
+    this.lock();
+    try {
+      const now = this.now();
+      for (const [key, s] of this.states) {
+        const held = this.held[s.index]!;
+        out[key] = s.rate
+          ? { kind: s.limit.kind, ...s.rate.stats(now) }
+          : { kind: 'resource', held, available: s.limit.capacity - held, capacity: s.limit.capacity, utilization: held / s.limit.capacity };
+      }
+      out.waiting = this.waiting();
+    } finally {
+      this.unlock();
     }
-    out.waiting = this.waiters.length;
     return out;
   }
 
@@ -141,16 +266,29 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** @internal Returns resources and refunds unused rate amounts, then serves waiters. */
   giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void {
-    const now = this.now();
-    for (const [key, n] of amounts) {
-      const s = this.states.get(key)!;
-      if (s.limit.kind === 'resource') s.held -= n;
-      else {
-        const u = used.get(key);
-        if (u !== undefined && u < n) s.rate!.refund(now, n - u);
+    let waiting: number;
+    this.lock();
+    try {
+      const now = this.now();
+      for (const [key, n] of amounts) {
+        const s = this.states.get(key)!;
+        if (s.limit.kind === 'resource') {
+          this.held[s.index]! -= n;
+          if (this.holdings) this.holdings[s.index]! -= n;
+        } else {
+          const u = used.get(key);
+          if (u !== undefined && u < n) s.rate!.refund(now, n - u);
+        }
       }
+      waiting = this.waiting();
+    } finally {
+      this.unlock();
     }
-    this.pump();
+    if (this.owner) {
+      if (waiting > 0) this.owner.released();
+    } else {
+      this.pump();
+    }
   }
 
   private now(): number {
@@ -161,26 +299,65 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     return amountsOf(requested, this.states, this.warnedKeys);
   }
 
-  /** ms until all of `amounts` fit (0 = now; Infinity = when a resource is released). */
+  /** Takes `amounts` now if they fit and nobody waits (in any thread); else undefined, nothing held. */
+  private takeIfFree(amounts: Map<string, number>): Acquisition | undefined {
+    this.lock();
+    try {
+      if (this.waiting() > 0 || this.waitFor(amounts) !== 0) return undefined;
+      this.take(amounts);
+    } finally {
+      this.unlock();
+    }
+    return new Acquisition(this, amounts, this.config);
+  }
+
+  /** Requests waiting at the owner (the owner's own queue, or what shared memory says it is). */
+  private waiting(): number {
+    return this.owner ? Atomics.load(this.sync!, WAITERS) : this.waiters.length;
+  }
+
+  /** Publishes the queue length to attached threads (under the lock). */
+  private countWaiters(): void {
+    if (this.sync) Atomics.store(this.sync, WAITERS, this.waiters.length);
+  }
+
+  /**
+   * Only with shared memory: a spin lock (critical sections are a few arithmetic operations).
+   * The lock word names the holder's thread, so a holder that dies can be detected.
+   */
+  private lock(): void {
+    const sync = this.sync;
+    if (!sync) return;
+    while (Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD) !== 0);
+  }
+
+  private unlock(): void {
+    if (this.sync) Atomics.store(this.sync, LOCK, 0);
+  }
+
+  /** ms until all of `amounts` fit (0 = now; Infinity = when a resource is released). Under the lock. */
   private waitFor(amounts: Map<string, number>): number {
     const now = this.now();
     let wait = 0;
     for (const [key, n] of amounts) {
       const s = this.states.get(key)!;
-      const w = s.rate ? s.rate.waitFor(now, n) : s.held + n <= s.limit.capacity ? 0 : Infinity;
+      const w = s.rate ? s.rate.waitFor(now, n) : this.held[s.index]! + n <= s.limit.capacity ? 0 : Infinity;
       if (w > wait) wait = w;
     }
     return wait;
   }
 
-  private take(amounts: Map<string, number>): Acquisition {
+  /** Under the lock. */
+  private take(amounts: Map<string, number>): void {
     const now = this.now();
     for (const [key, n] of amounts) {
       const s = this.states.get(key)!;
       if (s.rate) s.rate.take(now, n);
-      else s.held += n;
+      else {
+        this.held[s.index]! += n;
+        if (this.holdings) this.holdings[s.index]! += n;
+      }
     }
-    return new Acquisition(this, amounts, this.config);
   }
 
   /** Serves waiters from the head while they fit; then sleeps until the head can. */
@@ -191,11 +368,21 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     }
     while (this.waiters.length > 0) {
       const head = this.waiters[0]!;
-      const wait = this.waitFor(head.amounts);
+      this.lock();
+      let wait: number;
+      try {
+        wait = this.waitFor(head.amounts);
+        if (wait === 0) {
+          this.take(head.amounts);
+          this.waiters.shift();
+          this.countWaiters();
+        }
+      } finally {
+        this.unlock();
+      }
       if (wait === 0) {
-        this.waiters.shift();
         this.settle(head);
-        head.resolve(this.take(head.amounts));
+        head.resolve(new Acquisition(this, head.amounts, this.config));
         continue;
       }
       if (Number.isFinite(wait)) {
@@ -211,7 +398,10 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private drop(waiter: Waiter, error: unknown): void {
     const i = this.waiters.indexOf(waiter);
     if (i < 0) return;
+    this.lock();
     this.waiters.splice(i, 1);
+    this.countWaiters();
+    this.unlock();
     this.settle(waiter);
     waiter.reject(error);
     if (i === 0) this.pump();
@@ -221,6 +411,18 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     if (waiter.timer !== undefined) this.clock.clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
+}
+
+function limitToData(limit: Limit): LimitData {
+  return limit.kind === 'resource'
+    ? { kind: 'resource', key: limit.key, capacity: limit.capacity }
+    : { kind: limit.kind, key: limit.key, capacity: limit.capacity, window: limit.window, algorithm: limit.algorithm };
+}
+
+function limitFromData(d: LimitData): Limit {
+  if (d.kind === 'resource') return new ResourceLimit({ key: d.key, capacity: d.capacity });
+  if (d.kind === 'call') return new CallLimit({ window: d.window!, capacity: d.capacity, algorithm: d.algorithm });
+  return new RateLimit({ key: d.key, window: d.window!, capacity: d.capacity, algorithm: d.algorithm });
 }
 
 function abortError(signal: AbortSignal): AbortError {

@@ -7,6 +7,13 @@ import type { Acquisition } from '../limits/acquisition.js';
 import type { LimitsLike } from '../limits/index.js';
 import type { RuntimeEvent } from '../runtime/events.js';
 
+const OBSERVED = Symbol('concurry.observedLimits');
+
+/** The limits inside an {@link observeLimitWaits} wrapper (or `limits` itself). */
+export function underlyingLimits(limits: LimitsLike): LimitsLike {
+  return (limits as { [OBSERVED]?: LimitsLike })[OBSERVED] ?? limits;
+}
+
 /** Waits shorter than this are scheduling noise, not limit pressure. */
 const MIN_REPORTED_WAIT_MS = 1;
 
@@ -35,5 +42,6 @@ export function observeLimitWaits(
     },
   };
   if (typeof inner.needsUpdate === 'function') wrapper.needsUpdate = (key) => inner.needsUpdate!(key);
+  Object.defineProperty(wrapper, OBSERVED, { value: limits });
   return wrapper;
 }

@@ -139,6 +139,15 @@ describe.each(['thread', 'process'] as Mode[])('%s mode', (mode) => {
     expect((limits.stats().slots as any).available).toBe(2);
   });
 
+  it('a ResourceLimit hammered by 4 workers is never over-granted and is whole afterwards', async () => {
+    const counter = new Int32Array(new SharedArrayBuffer(8));
+    const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 2 })]);
+    const pool = track(Remote.options({ mode, maxWorkers: 4, limits }).init());
+    const most = await gather(Array.from({ length: 4 }, () => pool.hammer(mode === 'thread' ? 3000 : 300, counter)));
+    expect(Math.max(...most)).toBeLessThanOrEqual(2);
+    expect(limits.stats()).toMatchObject({ slots: { held: 0, available: 2 }, waiting: 0 });
+  });
+
   it('a worker that dies holding a resource gives it back', async () => {
     const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 1 })]);
     const dying = track(Remote.options({ mode, limits }).init());
@@ -170,6 +179,25 @@ describe.each(['thread', 'process'] as Mode[])('%s mode', (mode) => {
     expect(await w.count()).toBe(2);
     expect(seen).toEqual(['too low', 'success after 2']);
     expect(w.stats().methods.count).toMatchObject({ retries: 1, validationFailures: 1, successes: 1, attempts: 2 });
+  });
+});
+
+describe('thread workers share a LimitSet through shared memory', () => {
+  it('tryAcquire and stats work inside the worker and see the same counters as the caller', async () => {
+    const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 1 })]);
+    const w = track(Remote.options({ mode: 'thread', limits }).init());
+    expect(await w.peekLimits()).toEqual({ got: true, stats: { slots: expect.objectContaining({ held: 1, available: 0 }), waiting: 0 } });
+    const mine = limits.tryAcquire()!;
+    expect(await w.peekLimits()).toEqual({ got: false, stats: { slots: expect.objectContaining({ held: 1, available: 0 }), waiting: 0 } });
+    mine.release();
+  });
+
+  it('a process worker has no shared memory: tryAcquire says what to use instead', async () => {
+    const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 1 })]);
+    const w = track(Remote.options({ mode: 'process', limits }).init());
+    const e = await w.peekLimits().exception();
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as Error).message).toMatch(/^tryAcquire\(\) is not available in process workers.*use acquire\(requested, \{ timeout: 0 \}\)/);
   });
 });
 

@@ -13,6 +13,8 @@ export interface ExitInfo {
 
 export interface Channel {
   readonly kind: 'thread' | 'process';
+  /** The worker thread's id (thread channels). */
+  readonly threadId?: number;
   post(msg: ToWorker): void;
   onMessage(fn: (msg: FromWorker) => void): void;
   onExit(fn: (info: ExitInfo) => void): void;
@@ -57,6 +59,7 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
   worker.on('error', (e) => (lastError = e));
   return {
     kind: 'thread',
+    threadId: worker.threadId,
     post: (msg) => worker.postMessage(msg),
     onMessage: (fn) => worker.on('message', fn),
     onExit: (fn) => worker.on('exit', (code) => fn({ code, error: lastError })),

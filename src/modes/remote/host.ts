@@ -9,6 +9,7 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
+import { LimitSet, type LimitsLike } from '../../limits/limit-set.js';
 import { IdleSpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
@@ -46,7 +47,8 @@ export function startHost(port: HostPort): void {
   /** Calls that arrived before the instance was constructed. */
   const early: WireCalls = [];
   let methods: string[] = [];
-  const limits = new RemoteLimits((m) => port.post(m));
+  // Limits the caller serves over the channel; a thread worker of a LimitSet takes what fits itself.
+  const remoteLimits = new RemoteLimits((m) => port.post(m));
   let nextBudgetRid = 1;
   const budgetWaiters = new Map<number, (ok: boolean) => void>();
 
@@ -121,7 +123,13 @@ export function startHost(port: HostPort): void {
   const onMessage = async (msg: ToWorker) => {
     switch (msg.t) {
       case 'init': {
-        limits.config = msg.limitsConfig ?? {};
+        remoteLimits.config = msg.limitsConfig ?? {};
+        const limits: LimitsLike = msg.sharedLimits
+          ? LimitSet.attach(msg.sharedLimits, {
+              acquire: (requested, options) => remoteLimits.acquire(requested, options),
+              released: () => port.post({ t: 'limits', rid: 0, op: 'pump' }),
+            })
+          : remoteLimits;
         methods = msg.methods;
         try {
           const workerClass = await locateClass(msg.moduleCandidates, msg.exportName);
@@ -168,7 +176,7 @@ export function startHost(port: HostPort): void {
         break;
       }
       case 'limits-reply':
-        limits.settle(msg.rid, msg.ok, msg.ok ? msg.value : decodeError(msg.value));
+        remoteLimits.settle(msg.rid, msg.ok, msg.ok ? msg.value : decodeError(msg.value));
         break;
       case 'budget-reply': {
         const w = budgetWaiters.get(msg.rid);

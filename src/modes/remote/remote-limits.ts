@@ -1,6 +1,8 @@
 /**
- * `this.limits` inside a thread/process worker: every operation is served by the caller's
- * LimitSet through the channel, so all workers of a pool draw on one set and never over-grant.
+ * `this.limits` inside a process worker (and a thread worker drawing on a LimitPool or a set on an
+ * injected clock): every operation is served by the caller's limits through the channel, so all
+ * workers of a pool draw on one set and never over-grant. A thread worker of a LimitSet attaches to
+ * the set's shared memory instead (LimitSet.attach) and comes here only to wait.
  */
 import { ConfigError } from '../../errors.js';
 import { LimitUsageError, type ReleaseOptions } from '../../limits/acquisition.js';
@@ -89,7 +91,9 @@ export class RemoteLimits implements LimitsLike {
   }
 
   tryAcquire(): Acquisition | undefined {
-    throw new ConfigError('tryAcquire() is not available in thread/process workers (the limits live in the caller); use acquire(requested, { timeout: 0 })');
+    throw new ConfigError(
+      'tryAcquire() is not available in process workers, nor in thread workers drawing on a LimitPool (those limits live in the caller); use acquire(requested, { timeout: 0 })',
+    );
   }
 
   run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
@@ -97,6 +101,8 @@ export class RemoteLimits implements LimitsLike {
   }
 
   stats(): Record<string, unknown> {
-    throw new ConfigError("limits.stats() is read on the caller's side in thread/process modes: use the LimitSet object you passed in");
+    throw new ConfigError(
+      "limits.stats() is read on the caller's side in process workers and for a LimitPool: use the object you passed in",
+    );
   }
 }

@@ -7,6 +7,8 @@
  */
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import type { Acquisition } from '../../limits/acquisition.js';
+import { LimitSet, type SharedLimitSetState } from '../../limits/limit-set.js';
+import { underlyingLimits } from '../../resilience/limit-events.js';
 import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
@@ -50,6 +52,9 @@ export class RemoteTransport implements Transport {
   private nextAcqId = 1;
   /** What the worker reported before it died of an uncaught exception. */
   private fatalError?: Error;
+  /** A thread worker's view of the caller's LimitSet in shared memory, and that set. */
+  private readonly sharedLimits?: SharedLimitSetState;
+  private readonly sharedSet?: LimitSet;
 
   constructor(
     private readonly init: TransportInit,
@@ -70,6 +75,11 @@ export class RemoteTransport implements Transport {
       channel.kill();
       throw error;
     }
+    const set = underlyingLimits(init.limits);
+    if (channel.kind === 'thread' && set instanceof LimitSet) {
+      this.sharedLimits = set.shareWithThreads();
+      if (this.sharedLimits) this.sharedSet = set;
+    }
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
     channel.post({
@@ -81,6 +91,7 @@ export class RemoteTransport implements Transport {
       runtimeOptions,
       hasBudget: init.budget !== undefined,
       limitsConfig: { ...(init.limits.config ?? {}) },
+      sharedLimits: this.sharedLimits,
     });
     this.updateRef();
   }
@@ -254,6 +265,8 @@ export class RemoteTransport implements Transport {
       );
     } else if (msg.op === 'abort') {
       this.acquiring.get(msg.rid)?.abort();
+    } else if (msg.op === 'pump') {
+      this.sharedSet?.wake();
     } else {
       const acq = this.held.get(msg.acqId);
       this.held.delete(msg.acqId);
@@ -275,6 +288,7 @@ export class RemoteTransport implements Transport {
     this.acquiring.clear();
     for (const acq of this.held.values()) acq.release({ force: true });
     this.held.clear();
+    if (this.sharedLimits) this.sharedSet!.threadGone(this.sharedLimits.holdings, this.channel.threadId!);
     if (!this.stopping) {
       const what = this.channel.kind === 'thread' ? 'Worker thread' : 'Worker process';
       const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
