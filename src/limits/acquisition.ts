@@ -8,7 +8,7 @@ const unknownUpdateKeysWarned = new Set<string>();
 /** The set-side operations an acquisition needs (kept small so a remote proxy can stand in). */
 export interface AcquisitionOwner {
   /** Gives back `amounts`; `used` says what rate limits really consumed (absent = all of it). */
-  giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void;
+  giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number> | undefined): void;
   needsUpdate(key: string): boolean;
 }
 
@@ -19,16 +19,23 @@ export interface ReleaseOptions {
 }
 
 export class Acquisition {
-  private readonly used = new Map<string, number>();
+  /** What update() reported, by key; made on the first update (most acquisitions never get one). */
+  private used?: Map<string, number>;
   private isReleased = false;
+  private configCopy?: Record<string, unknown>;
 
   constructor(
     private readonly owner: AcquisitionOwner,
     /** Amount held per key. */
     readonly amounts: ReadonlyMap<string, number>,
-    /** A copy of the set's config (for a LimitPool: of the set it picked). */
-    readonly config: Record<string, unknown>,
+    /** The set's config; this acquisition hands out its own copy. */
+    private readonly setConfig: Record<string, unknown>,
   ) {}
+
+  /** A copy of the set's config (for a LimitPool: of the set it picked), made when first read. */
+  get config(): Record<string, unknown> {
+    return (this.configCopy ??= { ...this.setConfig });
+  }
 
   get released(): boolean {
     return this.isReleased;
@@ -61,7 +68,7 @@ export class Acquisition {
       if (value > requested) {
         process.emitWarning(`update(): used ${value} of '${key}' but acquired only ${requested}`, { code: 'CONCURRY_LIMIT_OVERUSE' });
       }
-      this.used.set(key, value);
+      (this.used ??= new Map()).set(key, value);
     }
     return this;
   }
@@ -73,12 +80,12 @@ export class Acquisition {
   release(options: ReleaseOptions = {}): void {
     if (this.isReleased) return;
     this.isReleased = true;
-    const missing: string[] = [];
+    let missing: string[] | undefined;
     for (const key of this.amounts.keys()) {
-      if (this.owner.needsUpdate(key) && !this.used.has(key)) missing.push(key);
+      if (this.owner.needsUpdate(key) && !this.used?.has(key)) (missing ??= []).push(key);
     }
     this.owner.giveBack(this.amounts, this.used);
-    if (missing.length > 0 && !options.force) {
+    if (missing && !options.force) {
       throw new LimitUsageError(
         `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
       );

@@ -265,19 +265,18 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   }
 
   /** @internal Returns resources and refunds unused rate amounts, then serves waiters. */
-  giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void {
+  giveBack(amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number> | undefined): void {
     let waiting: number;
     this.lock();
     try {
-      const now = this.now();
       for (const [key, n] of amounts) {
         const s = this.states.get(key)!;
         if (s.limit.kind === 'resource') {
           this.held[s.index]! -= n;
           if (this.holdings) this.holdings[s.index]! -= n;
         } else {
-          const u = used.get(key);
-          if (u !== undefined && u < n) s.rate!.refund(now, n - u);
+          const u = used?.get(key);
+          if (u !== undefined && u < n) s.rate!.refund(this.now(), n - u);
         }
       }
       waiting = this.waiting();
@@ -308,7 +307,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     } finally {
       this.unlock();
     }
-    return new Acquisition(this, amounts, this.config);
+    return new Acquisition(this, amounts, this.configValue);
   }
 
   /** Requests waiting at the owner (the owner's own queue, or what shared memory says it is). */
@@ -337,11 +336,17 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** ms until all of `amounts` fit (0 = now; Infinity = when a resource is released). Under the lock. */
   private waitFor(amounts: Map<string, number>): number {
-    const now = this.now();
+    let now = -1; // read the clock only for rate limits
     let wait = 0;
     for (const [key, n] of amounts) {
       const s = this.states.get(key)!;
-      const w = s.rate ? s.rate.waitFor(now, n) : this.held[s.index]! + n <= s.limit.capacity ? 0 : Infinity;
+      let w: number;
+      if (s.rate) {
+        if (now < 0) now = this.now();
+        w = s.rate.waitFor(now, n);
+      } else {
+        w = this.held[s.index]! + n <= s.limit.capacity ? 0 : Infinity;
+      }
       if (w > wait) wait = w;
     }
     return wait;
@@ -349,11 +354,13 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** Under the lock. */
   private take(amounts: Map<string, number>): void {
-    const now = this.now();
+    let now = -1;
     for (const [key, n] of amounts) {
       const s = this.states.get(key)!;
-      if (s.rate) s.rate.take(now, n);
-      else {
+      if (s.rate) {
+        if (now < 0) now = this.now();
+        s.rate.take(now, n);
+      } else {
         this.held[s.index]! += n;
         if (this.holdings) this.holdings[s.index]! += n;
       }
@@ -382,7 +389,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
       }
       if (wait === 0) {
         this.settle(head);
-        head.resolve(new Acquisition(this, head.amounts, this.config));
+        head.resolve(new Acquisition(this, head.amounts, this.configValue));
         continue;
       }
       if (Number.isFinite(wait)) {

@@ -231,10 +231,10 @@ export class RedisLimitSet implements LimitsLike {
   }
 
   /** Gives back acquisition `id`'s `amounts` (refunding unused rate amounts) in the background. */
-  private giveBack(id: string, amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number>): void {
+  private giveBack(id: string, amounts: ReadonlyMap<string, number>, used: ReadonlyMap<string, number> | undefined): void {
     this.heldResources.delete(id);
     const args = this.limitArgs(amounts, (key, n) => {
-      const u = used.get(key);
+      const u = used?.get(key);
       return u !== undefined && u < n ? n - u : 0;
     });
     this.backend.client
