@@ -16,15 +16,24 @@ export interface LimitPoolOptions {
   random?: RandomSource;
 }
 
-export class LimitPool implements LimitsLike {
-  readonly sets: readonly LimitSet[];
+/** What a LimitPool draws on: a LimitSet, or any set with the same surface (distributed hosts pool sets kept in Redis). */
+export type PooledSet = LimitsLike & { needsUpdate(key: string): boolean };
+
+function isPooledSet(value: unknown): value is PooledSet {
+  if (value instanceof LimitSet) return true;
+  const v = value as Partial<PooledSet> | null;
+  return typeof v === 'object' && v !== null && typeof v.acquire === 'function' && typeof v.tryAcquire === 'function' && typeof v.needsUpdate === 'function';
+}
+
+export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
+  readonly sets: readonly S[];
   private readonly loadBalancing: 'round-robin' | 'random';
   private counter: number;
   private readonly random: RandomSource;
 
-  constructor(sets: LimitSet[], private readonly options: LimitPoolOptions = {}) {
+  constructor(sets: S[], private readonly options: LimitPoolOptions = {}) {
     if (!Array.isArray(sets) || sets.length === 0) throw new ConfigError('LimitPool needs at least one LimitSet');
-    for (const s of sets) if (!(s instanceof LimitSet)) throw new ConfigError(`LimitPool takes LimitSets, got ${String(s)}`);
+    for (const s of sets) if (!isPooledSet(s)) throw new ConfigError(`LimitPool takes LimitSets, got ${String(s)}`);
     this.sets = [...sets];
     this.loadBalancing = options.loadBalancing === undefined ? 'round-robin' : checkOneOf('LimitPool.loadBalancing', options.loadBalancing, ['round-robin', 'random']);
     const index = options.workerIndex ?? 0;
@@ -39,15 +48,15 @@ export class LimitPool implements LimitsLike {
   }
 
   /** The same sets seen from pool worker `index` (its own round-robin position). */
-  forWorker(index: number): LimitPool {
-    return new LimitPool([...this.sets], { ...this.options, workerIndex: index });
+  forWorker(index: number): LimitPool<S> {
+    return new LimitPool<S>([...this.sets], { ...this.options, workerIndex: index });
   }
 
   get config(): Record<string, unknown> {
     return this.sets[0]!.config;
   }
 
-  private pick(): LimitSet {
+  private pick(): S {
     if (this.loadBalancing === 'random') return this.sets[Math.floor(this.random() * this.sets.length)]!;
     return this.sets[this.counter++ % this.sets.length]!;
   }

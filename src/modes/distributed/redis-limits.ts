@@ -265,43 +265,6 @@ export class RedisLimitSet implements LimitsLike {
 }
 
 /** A LimitPool whose sets live in Redis: round-robin from the worker's index, or random. */
-export class RedisLimitPool implements LimitsLike {
-  private counter: number;
-
-  constructor(
-    readonly sets: RedisLimitSet[],
-    private readonly loadBalancing: 'round-robin' | 'random',
-    workerIndex: number,
-  ) {
-    this.counter = workerIndex;
-  }
-
-  get config(): Record<string, unknown> {
-    return this.sets[0]!.config;
-  }
-
-  private pick(): RedisLimitSet {
-    if (this.loadBalancing === 'random') return this.sets[Math.floor(Math.random() * this.sets.length)]!;
-    return this.sets[this.counter++ % this.sets.length]!;
-  }
-
-  acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition> {
-    return this.pick().acquire(requested, options);
-  }
-
-  tryAcquire(): Acquisition | undefined {
-    throw new ConfigError('tryAcquire() is not available in distributed workers (the limits live in Redis); use acquire(requested, { timeout: 0 })');
-  }
-
-  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
-    return runAcquired(this, requested, fn);
-  }
-
-  stats(): Record<string, unknown> {
-    return this.sets[0]!.stats();
-  }
-}
-
 /** Builds a host's `this.limits` from the caller's description. Sets are cached per id. */
 export function limitsFromDescription(
   backend: LimitsBackend,
@@ -315,7 +278,7 @@ export function limitsFromDescription(
     return s;
   };
   if (description.type === 'set') return setFor(description.set);
-  return new RedisLimitPool(description.sets.map(setFor), description.loadBalancing, workerIndex);
+  return new LimitPool(description.sets.map(setFor), { loadBalancing: description.loadBalancing, workerIndex });
 }
 
 /** Per-limit counts as Redis holds them: `{ [key]: { kind, algorithm, available, capacity } , waiting }`. */
