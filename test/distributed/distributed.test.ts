@@ -10,6 +10,7 @@ import {
   CancelledError,
   ConfigError,
   HostRefusedError,
+  LimitPool,
   LimitSet,
   RateLimit,
   ResourceLimit,
@@ -191,6 +192,17 @@ describe('distributed mode', () => {
     // 12 calls at 4 per 500 ms: the last batch can't start before ~1000 ms.
     expect(times[11]! - t0).toBeGreaterThan(900);
     for (let i = 4; i < times.length; i++) expect(times[i]! - times[i - 4]!).toBeGreaterThan(480);
+  });
+
+  it('a LimitPool of two accounts is served from Redis round-robin; acq.config names the account', async () => {
+    const account = (name: string) => new LimitSet([new CallLimit({ window: 60_000, capacity: 100 })], { config: { name } });
+    const limits = new LimitPool([account('a'), account('b')]);
+    const w = track(Counter.options({ ...opts(), limits }).init());
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) names.push(await w.account());
+    expect(names).toEqual(['a', 'b', 'a', 'b']);
+    const stats = (await distributedLimitStats(limits, { connection: redis.url, prefix: PREFIX })) as { sets: Record<string, { available: number }>[] };
+    expect(stats.sets.map((s) => s.call_count!.available)).toEqual([98, 98]);
   });
 
   it('token-bucket RateLimit refunds what update() says was not used, across hosts', async () => {
