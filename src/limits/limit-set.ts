@@ -105,7 +105,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private owner?: OwnerLink;
   private holdings?: Float64Array;
 
-  constructor(limits: Limit[] = [], options: LimitSetOptions = {}, shared?: SharedLimitSetState) {
+  constructor(limits: Limit[] = [], options: LimitSetOptions = {}) {
     if (!Array.isArray(limits)) throw new ConfigError(`LimitSet takes an array of limits, got ${typeof limits}`);
     this.clock = options.clock ?? systemClock;
     this.configValue = { ...(options.config ?? {}) };
@@ -113,17 +113,13 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     for (const limit of limits) {
       if (!isLimit(limit)) throw new ConfigError(`LimitSet: expected RateLimit, CallLimit or ResourceLimit, got ${String(limit)}`);
       if (this.states.has(limit.key)) throw new ConfigError(`LimitSet: duplicate limit key '${limit.key}'`);
-      const index = this.states.size;
-      const state = shared?.rates[index] ?? undefined;
       this.states.set(limit.key, {
         limit,
-        rate: limit.kind === 'resource' ? undefined : createAlgorithm(limit.algorithm, limit.capacity, limit.window, now, state),
-        index,
+        rate: limit.kind === 'resource' ? undefined : createAlgorithm(limit.algorithm, limit.capacity, limit.window, now),
+        index: this.states.size,
       });
     }
-    this.held = shared?.held ?? new Float64Array(this.states.size);
-    this.sync = shared?.sync;
-    this.holdings = shared?.holdings;
+    this.held = new Float64Array(this.states.size);
   }
 
   /**
@@ -134,9 +130,21 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   static attach(state: SharedLimitSetState, owner: OwnerLink): LimitSet {
     const origin = state.timeOrigin;
     const ownerClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() - origin };
-    const set = new LimitSet(state.limits.map(limitFromData), { config: state.config, clock: ownerClock }, state);
-    set.owner = owner;
+    const set = new LimitSet(state.limits.map(limitFromData), { config: state.config, clock: ownerClock });
+    set.adopt(state, owner);
     return set;
+  }
+
+  /** Works on `state`'s shared memory from now on (a set fresh from the constructor, in a worker thread). */
+  private adopt(state: SharedLimitSetState, owner: OwnerLink): void {
+    const now = this.now();
+    for (const s of this.states.values()) {
+      if (s.limit.kind !== 'resource') s.rate = createAlgorithm(s.limit.algorithm, s.limit.capacity, s.limit.window, now, state.rates[s.index]!);
+    }
+    this.held = state.held;
+    this.sync = state.sync;
+    this.holdings = state.holdings;
+    this.owner = owner;
   }
 
   /**
@@ -190,6 +198,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   wake(): void {
     this.pump();
   }
+
   /** A copy of the set's config. */
   get config(): Record<string, unknown> {
     return { ...this.configValue };
