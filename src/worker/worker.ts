@@ -142,8 +142,9 @@ export class WorkerBuilder<C extends WorkerClass> {
     const o = this.resolved;
     const factory = transportFactory(o.mode)!;
     const maxWorkers = o.maxWorkers as number;
-    // A thread/process worker whose timed-out call may be terminated needs a pool to be replaced in.
-    const replaceable = o.timeout !== undefined && (o.mode === 'thread' || o.mode === 'process');
+    // A thread or process can die (crash, out of memory, terminated after a timeout): even a single
+    // one sits in a pool of one, which replaces it and re-sends the calls that never started.
+    const replaceable = o.mode === 'thread' || o.mode === 'process';
     if (maxWorkers <= 1 && !o.onDemand && !replaceable) return factory(init);
     const policies = resolveRetryPolicies(retry, this.methods);
     return new PoolTransport(init, factory, {

@@ -84,15 +84,16 @@ describe.each(['thread', 'process'] as Mode[])('%s mode', (mode) => {
     expect(await Promise.all(inFlight)).toEqual(expected);
   });
 
-  it('rejects pending calls with WorkerCrashedError when the worker exits, and nothing hangs', async () => {
+  it('a worker that exits is replaced: the running call rejects with WorkerCrashedError, queued calls run on the new one', async () => {
     const w = track(Remote.options({ mode }).init());
     await w.count();
     const dying = w.exitNow(7);
     const queued = w.count();
     await expect(dying).rejects.toBeInstanceOf(WorkerCrashedError);
     await expect(dying).rejects.toThrow(/exited with code 7 while running Remote.exitNow/);
-    await expect(queued).rejects.toBeInstanceOf(WorkerCrashedError);
-    await expect(w.count()).rejects.toBeInstanceOf(WorkerCrashedError);
+    expect(await queued).toBe(1); // re-sent to the replacement: a fresh instance counts from 0
+    expect(await w.count()).toBe(2);
+    expect(w.stats().pool!.workers[0]!.replacements).toBe(1);
   });
 
   it('an uncaught exception in the worker rejects its calls clearly', async () => {
