@@ -336,7 +336,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private lock(): void {
     const sync = this.sync;
     if (!sync) return;
-    while (Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD) !== 0);
+    if (Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD) !== 0) lockContended(sync);
   }
 
   private unlock(): void {
@@ -426,6 +426,34 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private settle(waiter: Waiter): void {
     if (waiter.timer !== undefined) this.clock.clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+}
+
+/** Longer than any live holder keeps the lock (a few arithmetic operations, or a GC pause). */
+const STUCK_LOCK_MS = 1000;
+
+/**
+ * Spins until the lock is free. A thread terminated inside the critical section never frees it;
+ * its exit event frees it (LimitSet.threadGone), but this thread may be the one that must process
+ * that event — so a lock held by the same thread for {@link STUCK_LOCK_MS} is taken over.
+ */
+function lockContended(sync: Int32Array): void {
+  let holder = 0;
+  let heldSince = 0;
+  for (let spins = 1; ; spins++) {
+    const seen = Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD);
+    if (seen === 0) return;
+    if (spins % 1024 !== 0) continue;
+    const now = performance.now();
+    if (seen !== holder) {
+      holder = seen;
+      heldSince = now;
+    } else if (now - heldSince > STUCK_LOCK_MS && Atomics.compareExchange(sync, LOCK, seen, LOCKED_BY_THIS_THREAD) === seen) {
+      process.emitWarning(`A shared LimitSet's lock was held by thread ${seen - 1} for over ${STUCK_LOCK_MS} ms; taken over (that thread died holding it)`, {
+        code: 'CONCURRY_LIMIT_LOCK_TAKEN_OVER',
+      });
+      return;
+    }
   }
 }
 

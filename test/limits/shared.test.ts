@@ -149,6 +149,24 @@ describe('a LimitSet shared with threads', () => {
     expect(owner.tryAcquire()).toBeDefined();
   });
 
+  it('takes over a lock held for over a second by a thread that died before its exit was seen', async () => {
+    const owner = new LimitSet([new ResourceLimit({ key: 'slot', capacity: 1 })]);
+    const { state } = attachedTo(owner);
+    Atomics.store(state.sync, 0, 77 + 1); // thread 77 was terminated inside the critical section
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const t0 = performance.now();
+    const acq = owner.tryAcquire();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(acq).toBeDefined();
+    acq!.release();
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    process.off('warning', onWarning);
+    expect(warnings.map((w) => (w as Error & { code?: string }).code)).toContain('CONCURRY_LIMIT_LOCK_TAKEN_OVER');
+    expect(Atomics.load(state.sync, 0)).toBe(0);
+  });
+
   it('is not shared when the set runs on an injected clock (workers then go through the channel)', async () => {
     const { FakeClock } = await import('../../src/index.js');
     expect(new LimitSet([], { clock: new FakeClock() }).shareWithThreads()).toBeUndefined();

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, LimitSet, ResourceLimit, TaskWorker, WorkerCrashedError, WorkerInitError, gather, type Mode } from '../../src/index.js';
+import { ConfigError, LimitSet, ResourceLimit, TaskWorker, TimeoutError, WorkerCrashedError, WorkerInitError, gather, type Mode } from '../../src/index.js';
 import { Alias, ApiError, Remote } from '../fixtures/remote-workers.js';
 
 const exec = promisify(execFile);
@@ -10,6 +10,14 @@ const track = <T extends { stop(o?: { timeout?: number }): Promise<void> }>(h: T
 afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.stop({ timeout: 1000 })));
 });
+
+/** Resolves once `condition` holds (checked every 10 ms, for at most 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 10_000) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const alive = (pid: number) => {
   try {
@@ -191,6 +199,25 @@ describe('thread workers share a LimitSet through shared memory', () => {
     const mine = limits.tryAcquire()!;
     expect(await w.peekLimits()).toEqual({ got: false, stats: { slots: expect.objectContaining({ held: 1, available: 0 }), waiting: 0 } });
     mine.release();
+  });
+
+  it('a thread killed while churning the shared counters leaves them whole and unlocked', async () => {
+    const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 2 })]);
+    for (let round = 0; round < 3; round++) {
+      const w = track(Remote.options({ mode: 'thread', limits, timeout: 50, timeoutGrace: 50 }).init());
+      await w.ready();
+      const held = limits.tryAcquire()!; // one slot held here the whole time
+      await expect(w.churnLimits(10_000)).rejects.toBeInstanceOf(TimeoutError);
+      // It ignores the abort, so its thread is terminated mid-loop after the grace period, and replaced.
+      await until(() => w.stats().pool!.workers[0]!.replacements === 1);
+      expect(limits.stats()).toMatchObject({ slots: { held: 1 } });
+      const other = limits.tryAcquire(); // would spin forever on a lock the dead thread held
+      expect(other).toBeDefined();
+      other!.release();
+      held.release();
+      expect(limits.stats()).toMatchObject({ slots: { held: 0, available: 2 } });
+      await w.stop();
+    }
   });
 
   it('a process worker has no shared memory: tryAcquire says what to use instead', async () => {
