@@ -127,16 +127,26 @@ const COUNT = 1;
 const SUM = 2;
 const RING = 3;
 
+/** Most entries a sliding window log keeps (1 MB): a day-long window must not cost gigabytes. */
+export const MAX_LOG_ENTRIES = 65_536;
+
 /**
  * Sliding window log: strict — never more than capacity within any window of the given length.
- * The log is a ring of (ms, amount) entries, one per distinct ms, so it never holds more than
- * min(capacity, window) entries: private memory starts small and grows; shared memory is sized
- * for the maximum up front (a SharedArrayBuffer cannot grow).
+ * The log is a ring of (ms, amount) entries, one per distinct ms, so it needs at most
+ * min(capacity, window) entries, and keeps at most {@link MAX_LOG_ENTRIES}: when full, the two
+ * oldest entries merge into the later one's time, which can only delay their expiry (the limit
+ * stays strict; it may admit a little less). Private memory starts small and grows; shared memory
+ * is sized for the maximum up front (a SharedArrayBuffer cannot grow).
  */
 export class SlidingWindow extends StateCells implements RateAlgorithm {
   private readonly maxEntries: number;
-  constructor(private readonly capacity: number, private readonly window: number, attached?: Float64Array) {
-    const maxEntries = Math.min(capacity, window) + 1;
+  constructor(
+    private readonly capacity: number,
+    private readonly window: number,
+    attached?: Float64Array,
+    maxLogEntries = MAX_LOG_ENTRIES,
+  ) {
+    const maxEntries = Math.min(capacity, window, maxLogEntries) + 1;
     super(RING + 2 * Math.min(maxEntries, 16), attached);
     this.maxEntries = maxEntries;
   }
@@ -175,13 +185,25 @@ export class SlidingWindow extends StateCells implements RateAlgorithm {
       // Same ms as the newest entry (or a clock a hair behind another thread's): add to it.
       this.s[RING + 2 * ((this.s[HEAD]! + count - 1) % this.ringSize) + 1]! += n;
     } else {
-      if (count === this.ringSize) this.grow();
-      const at = RING + 2 * ((this.s[HEAD]! + count) % this.ringSize);
+      if (count === this.ringSize) {
+        if (this.ringSize < this.maxEntries && !(this.s.buffer instanceof SharedArrayBuffer)) this.grow();
+        else this.mergeOldest();
+      }
+      const size = this.s[COUNT]!;
+      const at = RING + 2 * ((this.s[HEAD]! + size) % this.ringSize);
       this.s[at] = now;
       this.s[at + 1] = n;
-      this.s[COUNT] = count + 1;
+      this.s[COUNT] = size + 1;
     }
     this.s[SUM]! += n;
+  }
+  /** Frees a slot: the oldest entry's amount moves into the next one (a later time: conservative). */
+  private mergeOldest() {
+    const s = this.s;
+    const next = RING + 2 * ((s[HEAD]! + 1) % this.ringSize);
+    s[next + 1]! += this.amountAt(0);
+    s[HEAD] = (s[HEAD]! + 1) % this.ringSize;
+    s[COUNT]!--;
   }
   /** Private memory only: shared memory was sized for {@link maxEntries}. */
   private grow() {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LimitSet, ResourceLimit, createAlgorithm, type Acquisition, type RateAlgorithmName } from '../../src/index.js';
-import { RATE_ALGORITHMS } from '../../src/limits/algorithms.js';
+import { MAX_LOG_ENTRIES, RATE_ALGORITHMS, SlidingWindow } from '../../src/limits/algorithms.js';
 
 type Op = { kind: 'take' | 'refund' | 'probe'; dt: number; n: number; side: 0 | 1 };
 
@@ -65,6 +65,47 @@ describe('rate algorithms on shared memory', () => {
     expect(attached.available(59)).toBe(40);
     expect(attached.waitFor(59, 41)).toBe(1000 - 59 + 0); // the oldest entry (t=0) expires at 1000
     expect(attached.available(1030)).toBe(100 - 29);
+  });
+});
+
+describe('sliding window log size', () => {
+  it('property: a log capped at a few entries merges conservatively and stays strict', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), n: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 200 }),
+        (capacity, window, maxLog, arrivals) => {
+          const sw = new SlidingWindow(capacity, window, undefined, maxLog);
+          const admitted: number[] = [];
+          let t = 0;
+          for (const { gap, n } of arrivals) {
+            t += gap;
+            const amount = Math.min(n, capacity);
+            if (sw.waitFor(t, amount) === 0) {
+              sw.take(t, amount);
+              for (let i = 0; i < amount; i++) admitted.push(t);
+            }
+          }
+          let j = 0;
+          for (let i = 0; i < admitted.length; i++) {
+            while (admitted[i]! - admitted[j]! >= window) j++;
+            if (i - j + 1 > capacity) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('shares a day-long, million-token window in at most ~1 MB', () => {
+    const sw = createAlgorithm('sliding-window', 10_000_000, 86_400_000, 0);
+    for (let t = 0; t < 100_000; t++) sw.take(t, 1); // more distinct ms than the log keeps
+    const shared = sw.share();
+    expect(shared.byteLength).toBeLessThanOrEqual((MAX_LOG_ENTRIES + 1) * 16 + 64);
+    expect(sw.available(100_000)).toBe(10_000_000 - 100_000); // merging loses no units
   });
 });
 
