@@ -52,6 +52,11 @@ export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
     return new LimitPool<S>([...this.sets], { ...this.options, workerIndex: index });
   }
 
+  /** @internal How this pool picks a set (thread workers rebuild it over shared memory). */
+  get rotation(): 'round-robin' | 'random' {
+    return this.loadBalancing;
+  }
+
   get config(): Record<string, unknown> {
     return this.sets[0]!.config;
   }

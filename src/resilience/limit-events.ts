@@ -9,9 +9,23 @@ import type { RuntimeEvent } from '../runtime/events.js';
 
 const OBSERVED = Symbol('concurry.observedLimits');
 
+interface Observation {
+  inner: LimitsLike;
+  emit: (event: RuntimeEvent) => void;
+  observed: () => boolean;
+}
+
+const observationOf = (limits: LimitsLike) => (limits as { [OBSERVED]?: Observation })[OBSERVED];
+
 /** The limits inside an {@link observeLimitWaits} wrapper (or `limits` itself). */
 export function underlyingLimits(limits: LimitsLike): LimitsLike {
-  return (limits as { [OBSERVED]?: LimitsLike })[OBSERVED] ?? limits;
+  return observationOf(limits)?.inner ?? limits;
+}
+
+/** `other` reporting its waits the way the wrapper `limits` does (e.g. one set of a wrapped pool). */
+export function observedLike(limits: LimitsLike, other: LimitsLike): LimitsLike {
+  const o = observationOf(limits);
+  return o ? observeLimitWaits(other, o.emit, o.observed) : other;
 }
 
 /** Waits shorter than this are scheduling noise, not limit pressure. */
@@ -42,6 +56,6 @@ export function observeLimitWaits(
     },
   };
   if (typeof inner.needsUpdate === 'function') wrapper.needsUpdate = (key) => inner.needsUpdate!(key);
-  Object.defineProperty(wrapper, OBSERVED, { value: limits });
+  Object.defineProperty(wrapper, OBSERVED, { value: { inner: limits, emit, observed } satisfies Observation });
   return wrapper;
 }

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, LimitSet, ResourceLimit, TaskWorker, TimeoutError, WorkerCrashedError, WorkerInitError, gather, type Mode } from '../../src/index.js';
+import { ConfigError, LimitPool, LimitSet, ResourceLimit, TaskWorker, TimeoutError, WorkerCrashedError, WorkerInitError, gather, type Mode } from '../../src/index.js';
 import { Alias, ApiError, Remote } from '../fixtures/remote-workers.js';
 
 const exec = promisify(execFile);
@@ -218,6 +218,23 @@ describe('thread workers share a LimitSet through shared memory', () => {
       expect(limits.stats()).toMatchObject({ slots: { held: 0, available: 2 } });
       await w.stop();
     }
+  });
+
+  it('a LimitPool is shared too: each thread rotates over the accounts from its own index, and waits at the account it picked', async () => {
+    const account = (name: string) => new LimitSet([new ResourceLimit({ key: 'slots', capacity: 1 })], { config: { name } });
+    const a = account('a');
+    const b = account('b');
+    const pool = track(Remote.options({ mode: 'thread', maxWorkers: 2, loadBalancing: 'round-robin', limits: new LimitPool([a, b]) }).init());
+    await pool.ready();
+    // Calls alternate over the two threads; thread 0 starts at account a, thread 1 at b.
+    expect(await gather([pool.account(), pool.account(), pool.account(), pool.account()])).toEqual(['a', 'b', 'b', 'a']);
+    const mine = a.tryAcquire()!; // account a is busy here
+    const waiting = pool.account(); // thread 0 picks a (its rotation says so) and must wait for it
+    await until(() => (a.stats() as { waiting: number }).waiting === 1);
+    expect((b.stats().slots as { held: number }).held).toBe(0);
+    mine.release();
+    expect(await waiting).toBe('a');
+    expect([a.stats(), b.stats()]).toMatchObject([{ slots: { held: 0 }, waiting: 0 }, { slots: { held: 0 }, waiting: 0 }]);
   });
 
   it('a process worker has no shared memory: tryAcquire says what to use instead', async () => {

@@ -9,7 +9,8 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
-import { LimitSet, type LimitsLike } from '../../limits/limit-set.js';
+import type { LimitsLike } from '../../limits/limit-set.js';
+import { attachThreadLimits } from '../../limits/thread-sharing.js';
 import { IdleSpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
@@ -125,10 +126,10 @@ export function startHost(port: HostPort): void {
       case 'init': {
         remoteLimits.config = msg.limitsConfig ?? {};
         const limits: LimitsLike = msg.sharedLimits
-          ? LimitSet.attach(msg.sharedLimits, {
-              acquire: (requested, options) => remoteLimits.acquire(requested, options),
-              released: () => port.post({ t: 'limits', rid: 0, op: 'pump' }),
-            })
+          ? attachThreadLimits(msg.sharedLimits, (set) => ({
+              acquire: (requested, options) => remoteLimits.acquire(requested, options, set),
+              released: () => port.post({ t: 'limits', rid: 0, op: 'pump', set }),
+            }))
           : remoteLimits;
         methods = msg.methods;
         try {

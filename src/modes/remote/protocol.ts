@@ -7,7 +7,7 @@
  * settled, so both sides index arrays instead of hashing ids.
  */
 import type { RuntimeEvent } from '../../runtime/events.js';
-import type { SharedLimitSetState } from '../../limits/limit-set.js';
+import type { ThreadLimitsState } from '../../limits/thread-sharing.js';
 
 /** Calls per message: big enough to amortize a message, small enough that the worker starts early. */
 export const MAX_BATCH = 512;
@@ -34,8 +34,8 @@ export type ToWorker =
       hasBudget: boolean;
       /** The caller's limit set's `config`, so `this.limits.config` reads the same in every mode. */
       limitsConfig: Record<string, unknown>;
-      /** Thread workers of a LimitSet: its shared memory, so the worker acquires without a round trip. */
-      sharedLimits?: SharedLimitSetState;
+      /** Thread workers of a LimitSet or LimitPool: its shared memory, so the worker acquires without a round trip. */
+      sharedLimits?: ThreadLimitsState;
     }
   | { t: 'calls'; batch: WireCalls }
   | { t: 'cancel'; id: number }
@@ -48,9 +48,10 @@ export type FromWorker =
   | { t: 'init-error'; error: unknown }
   | { t: 'results'; batch: WireResults }
   | { t: 'event'; event: RuntimeEvent }
-  | { t: 'limits'; rid: number; op: 'acquire'; requested: Record<string, number>; timeout?: number }
+  /** `set`: which of the shared sets (a thread's slow path); absent: the handle's limits as a whole. */
+  | { t: 'limits'; rid: number; op: 'acquire'; requested: Record<string, number>; timeout?: number; set?: number }
   | { t: 'limits'; rid: number; op: 'abort' }
-  | { t: 'limits'; rid: number; op: 'pump' }
+  | { t: 'limits'; rid: number; op: 'pump'; set: number }
   | { t: 'limits'; rid: number; op: 'release'; acqId: number; used: Record<string, number>; force: boolean }
   | { t: 'budget'; rid: number; op: 'record' | 'try' }
   | { t: 'fatal'; error: unknown }

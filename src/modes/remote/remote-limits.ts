@@ -1,8 +1,8 @@
 /**
- * `this.limits` inside a process worker (and a thread worker drawing on a LimitPool or a set on an
- * injected clock): every operation is served by the caller's limits through the channel, so all
- * workers of a pool draw on one set and never over-grant. A thread worker of a LimitSet attaches to
- * the set's shared memory instead (LimitSet.attach) and comes here only to wait.
+ * `this.limits` inside a process worker (and a thread worker whose limits cannot be shared, e.g. a
+ * set on an injected clock): every operation is served by the caller's limits through the channel,
+ * so all workers of a pool draw on one set and never over-grant. A thread worker of a LimitSet or
+ * LimitPool attaches to their shared memory instead (thread-sharing.ts) and comes here only to wait.
  */
 import { ConfigError } from '../../errors.js';
 import { LimitUsageError, type ReleaseOptions } from '../../limits/acquisition.js';
@@ -71,13 +71,14 @@ export class RemoteLimits implements LimitsLike {
 
   constructor(private readonly post: Post) {}
 
-  acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
+  /** Acquires from the caller's limits — from its shared set `set` when a thread's own set sends it here. */
+  acquire(requested: Requested = {}, options: AcquireOptions = {}, set?: number): Promise<Acquisition> {
     const rid = this.nextRid++;
     return new Promise<Acquisition>((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
       this.waiting.set(rid, { resolve, reject });
       options.signal?.addEventListener('abort', () => this.post({ t: 'limits', rid, op: 'abort' }), { once: true });
-      this.post({ t: 'limits', rid, op: 'acquire', requested, timeout: options.timeout });
+      this.post({ t: 'limits', rid, op: 'acquire', requested, timeout: options.timeout, set });
     });
   }
 
@@ -92,7 +93,7 @@ export class RemoteLimits implements LimitsLike {
 
   tryAcquire(): Acquisition | undefined {
     throw new ConfigError(
-      'tryAcquire() is not available in process workers, nor in thread workers drawing on a LimitPool (those limits live in the caller); use acquire(requested, { timeout: 0 })',
+      'tryAcquire() is not available in process workers (the limits live in the caller); use acquire(requested, { timeout: 0 })',
     );
   }
 
@@ -102,7 +103,7 @@ export class RemoteLimits implements LimitsLike {
 
   stats(): Record<string, unknown> {
     throw new ConfigError(
-      "limits.stats() is read on the caller's side in process workers and for a LimitPool: use the object you passed in",
+      "limits.stats() is read on the caller's side in process workers: use the object you passed in",
     );
   }
 }

@@ -7,8 +7,9 @@
  */
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import type { Acquisition } from '../../limits/acquisition.js';
-import { LimitSet, type SharedLimitSetState } from '../../limits/limit-set.js';
-import { underlyingLimits } from '../../resilience/limit-events.js';
+import type { LimitsLike } from '../../limits/limit-set.js';
+import { shareWithThread, type SharedWithThread } from '../../limits/thread-sharing.js';
+import { observedLike, underlyingLimits } from '../../resilience/limit-events.js';
 import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
@@ -52,9 +53,10 @@ export class RemoteTransport implements Transport {
   private nextAcqId = 1;
   /** What the worker reported before it died of an uncaught exception. */
   private fatalError?: Error;
-  /** A thread worker's view of the caller's LimitSet in shared memory, and that set. */
-  private readonly sharedLimits?: SharedLimitSetState;
-  private readonly sharedSet?: LimitSet;
+  /** A thread worker's view of the caller's LimitSet / LimitPool in shared memory. */
+  private readonly shared?: SharedWithThread;
+  /** The shared sets as a thread's slow path reaches them (reporting waits like the handle's limits). */
+  private readonly sharedTargets: LimitsLike[] = [];
 
   constructor(
     private readonly init: TransportInit,
@@ -75,10 +77,9 @@ export class RemoteTransport implements Transport {
       channel.kill();
       throw error;
     }
-    const set = underlyingLimits(init.limits);
-    if (channel.kind === 'thread' && set instanceof LimitSet) {
-      this.sharedLimits = set.shareWithThreads();
-      if (this.sharedLimits) this.sharedSet = set;
+    if (channel.kind === 'thread') {
+      this.shared = shareWithThread(underlyingLimits(init.limits), init.workerIndex);
+      this.sharedTargets = this.shared?.sets.map((set) => observedLike(init.limits, set)) ?? [];
     }
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
@@ -91,7 +92,7 @@ export class RemoteTransport implements Transport {
       runtimeOptions,
       hasBudget: init.budget !== undefined,
       limitsConfig: { ...(init.limits.config ?? {}) },
-      sharedLimits: this.sharedLimits,
+      sharedLimits: this.shared?.state,
     });
     this.updateRef();
   }
@@ -248,13 +249,14 @@ export class RemoteTransport implements Transport {
     if (msg.op === 'acquire') {
       const controller = new AbortController();
       this.acquiring.set(msg.rid, controller);
-      this.init.limits.acquire(msg.requested, { timeout: msg.timeout, signal: controller.signal }).then(
+      const target = msg.set === undefined ? this.init.limits : this.sharedTargets[msg.set]!;
+      target.acquire(msg.requested, { timeout: msg.timeout, signal: controller.signal }).then(
         (acq) => {
           this.acquiring.delete(msg.rid);
           if (this.exited) return acq.release({ force: true });
           const acqId = this.nextAcqId++;
           this.held.set(acqId, acq);
-          const needsUpdate = [...acq.amounts.keys()].filter((k) => (this.init.limits as any).needsUpdate?.(k) ?? false);
+          const needsUpdate = [...acq.amounts.keys()].filter((k) => (target as any).needsUpdate?.(k) ?? false);
           const reply: RemoteAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
           this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: true, value: reply });
         },
@@ -266,7 +268,7 @@ export class RemoteTransport implements Transport {
     } else if (msg.op === 'abort') {
       this.acquiring.get(msg.rid)?.abort();
     } else if (msg.op === 'pump') {
-      this.sharedSet?.wake();
+      this.shared?.sets[msg.set]?.wake();
     } else {
       const acq = this.held.get(msg.acqId);
       this.held.delete(msg.acqId);
@@ -288,7 +290,7 @@ export class RemoteTransport implements Transport {
     this.acquiring.clear();
     for (const acq of this.held.values()) acq.release({ force: true });
     this.held.clear();
-    if (this.sharedLimits) this.sharedSet!.threadGone(this.sharedLimits.holdings, this.channel.threadId!);
+    this.shared?.sets.forEach((set, i) => set.threadGone(this.shared!.state.sets[i]!.holdings, this.channel.threadId!));
     if (!this.stopping) {
       const what = this.channel.kind === 'thread' ? 'Worker thread' : 'Worker process';
       const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
