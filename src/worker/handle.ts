@@ -43,7 +43,7 @@ export interface HandleStats {
   /** Calls submitted and not yet settled. */
   pending: number;
   stopped: boolean;
-  /** Per-worker load and balancer state, for pools. */
+  /** Per-worker load, replacements and balancer state: pools, and single thread/process workers (a pool of one). */
   pool?: import('../pool/pool-transport.js').PoolStats;
 }
 
