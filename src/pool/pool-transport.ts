@@ -45,7 +45,6 @@ export interface PoolStats {
 }
 
 class Member implements WorkerLoad {
-  active = 0;
   dispatched = 0;
   completed = 0;
   failed = 0;
@@ -53,6 +52,10 @@ class Member implements WorkerLoad {
   dead = false;
   /** Calls in flight on this member, in send order (the prefix may be running). */
   readonly inFlight = new IntrusiveList<PoolCall>();
+
+  get active(): number {
+    return this.inFlight.size;
+  }
 
   constructor(
     readonly index: number,
@@ -240,7 +243,6 @@ export class PoolTransport implements Transport {
   /** `pc` no longer runs on `member` (settled, dropped, or about to be re-sent). */
   private leave(pc: PoolCall, member: Member): void {
     member.inFlight.remove(pc);
-    member.active--;
     pc.member = undefined;
   }
 
@@ -276,7 +278,6 @@ export class PoolTransport implements Transport {
 
   private sendTo(pc: PoolCall, member: Member): void {
     pc.member = member;
-    member.active++;
     member.dispatched++;
     this.dispatched++;
     member.inFlight.add(pc);

@@ -47,7 +47,7 @@ function describeSet(set: LimitSet, identity: object = set): LimitSetDescription
 /** What a host needs to serve the caller's limits; undefined when there are none. */
 export function describeLimits(limits: LimitsLike): LimitsDescription | undefined {
   if (limits instanceof LimitPool) {
-    return { type: 'pool', sets: limits.sets.map((s) => describeSet(s)), loadBalancing: ((limits as any).loadBalancing as 'round-robin' | 'random') ?? 'round-robin' };
+    return { type: 'pool', sets: limits.sets.map((s) => describeSet(s)), loadBalancing: limits.rotation };
   }
   if (limits instanceof LimitSet) {
     if (limits.limits.length === 0) return undefined;
