@@ -1,19 +1,13 @@
 // Entry of every thread and process worker. Plain JS on purpose: on Node 20 a loader given to a
 // Worker's execArgv does not apply to its entry file (nodejs/node#47747), so this file registers
 // tsx itself when TypeScript must be loaded, then starts the host.
-import { isMainThread, parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { loadConcurry } from './load-concurry.mjs';
 
-const { startHost } = (await loadConcurry('modes/remote/host')).module;
+const { startHost, workerThreadPort } = (await loadConcurry('modes/remote/host')).module;
 
-if (!isMainThread && parentPort) {
-  const port = parentPort;
-  startHost({
-    post: (m) => port.postMessage(m),
-    onMessage: (fn) => port.on('message', fn),
-    poll: () => receiveMessageOnPort(port)?.message,
-    exit: (c) => process.exit(c),
-  });
+if (!isMainThread && workerData?.concurryPort) {
+  startHost({ ...workerThreadPort(workerData.concurryPort), exit: (c) => process.exit(c) });
 } else if (process.send) {
   // A child process must not outlive its parent: the IPC channel closes when the parent dies, even by SIGKILL.
   process.on('disconnect', () => process.exit(0));

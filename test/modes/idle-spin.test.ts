@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { IdleSpin, MAX_SPIN_MS } from '../../src/modes/remote/idle-spin.js';
+import { IdleSpin, spinGate, type SpinPolicy } from '../../src/modes/remote/idle-spin.js';
+
+const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1 };
 
 /** A port whose clock advances 1 µs per poll; `arrivals` are the times (ms) messages appear. */
-function fakePort(arrivals: number[]) {
+function fakePort(arrivals: number[], policy = POLICY, gate?: ReturnType<typeof spinGate>) {
   let now = 0;
   const delivered: number[] = [];
   let polls = 0;
@@ -13,19 +15,35 @@ function fakePort(arrivals: number[]) {
       return arrivals.length > 0 && arrivals[0]! <= now ? arrivals.shift() : undefined;
     },
     (m) => delivered.push(m),
+    policy,
+    gate,
     () => now,
   );
   return {
     spin,
     delivered,
+    arrivals,
     get polls() {
       return polls;
+    },
+    get now() {
+      return now;
     },
     advance: (ms: number) => (now += ms),
   };
 }
 
-describe('IdleSpin (worker-side polling before sleeping)', () => {
+/** Polls made by one idle() call. */
+function pollsOf(port: ReturnType<typeof fakePort>): number {
+  const before = port.polls;
+  port.spin.idle();
+  return port.polls - before;
+}
+
+// ±1 poll below: the fake clock steps in floating-point microseconds.
+const about = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1);
+
+describe('IdleSpin (polling for the next message before sleeping)', () => {
   it('delivers a message that arrives within the budget, without sleeping', () => {
     const port = fakePort([0.03]);
     port.spin.idle();
@@ -33,33 +51,77 @@ describe('IdleSpin (worker-side polling before sleeping)', () => {
     expect(port.polls).toBe(30);
   });
 
-  it('gives up after the budget, and halves the budget after each fruitless spin until it stops polling', () => {
+  it('gives up after the budget, and halves it after each fruitless spin until it stops polling', () => {
     const port = fakePort([]);
-    port.spin.idle();
-    expect(port.polls).toBe(Math.round(MAX_SPIN_MS / 0.001));
-    const polls = [port.polls];
-    for (let i = 0; i < 8; i++) {
-      const before = port.polls;
+    const polls: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      polls.push(pollsOf(port));
       port.advance(10);
-      port.spin.arrived(); // a call 10 ms after going idle: polling would not have caught it
-      port.spin.idle();
-      polls.push(port.polls - before);
+      port.spin.arrived(); // a message 10 ms after going idle: polling would not have caught it
     }
-    // ±1 poll: the fake clock steps in floating-point microseconds.
-    [100, 50, 25, 12.5].forEach((expected, i) => expect(Math.abs(polls[i]! - expected)).toBeLessThanOrEqual(1));
+    [1000, 500, 250, 125].forEach((expected, i) => about(polls[i]!, expected));
     expect(polls.at(-1)).toBe(0);
   });
 
-  it('polls again once calls arrive shortly after it went to sleep', () => {
+  it('in a fast conversation the budget goes back to the maximum, so one hiccup does not make it sleep', () => {
     const port = fakePort([]);
-    for (let i = 0; i < 10; i++) port.spin.idle(); // budget exhausted
-    const before = port.polls;
-    port.spin.idle();
-    expect(port.polls - before).toBe(0);
-    port.advance(0.02); // the next call came 20 µs after the worker went idle
+    pollsOf(port); // a hiccup: nothing for 1 ms, the budget halves
+    port.arrivals.push(port.now + 0.005);
+    about(pollsOf(port), 5); // the next message came 5 µs later: a fast conversation
+    port.arrivals.push(port.now + 0.9);
+    about(pollsOf(port), 900); // a 900 µs hiccup is still ridden out, no sleep
+    expect(port.delivered).toHaveLength(2);
+  });
+
+  it('polling that only finds messages after long waits is cut back (sparse traffic costs no CPU)', () => {
+    const port = fakePort([]);
+    const polls: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      port.arrivals.push(port.now + 0.4); // a call every 400 µs
+      polls.push(pollsOf(port));
+      if (port.arrivals.length > 0) {
+        port.advance(0.4); // not caught by polling: it arrives by the event loop
+        port.arrivals.length = 0;
+        port.spin.arrived();
+      }
+    }
+    about(polls[0]!, 400); // caught, but after more than fastMs: the budget halves to 500 µs
+    about(polls[1]!, 400);
+    about(polls[2]!, 250); // 250 µs: missed, and a 400 µs gap does not re-arm polling
+    expect(polls.slice(-3)).toEqual([0, 0, 0]);
+  });
+
+  it('polls again once messages arrive shortly after it went to sleep', () => {
+    const port = fakePort([]);
+    for (let i = 0; i < 12; i++) port.spin.idle(); // budget exhausted
+    expect(pollsOf(port)).toBe(0);
+    port.advance(0.02); // the next message came 20 µs after going idle
     port.spin.arrived();
-    const again = port.polls;
-    port.spin.idle();
-    expect(Math.abs(port.polls - again - 40)).toBeLessThanOrEqual(1); // re-armed at twice the observed gap
+    about(pollsOf(port), 40); // re-armed at twice the observed gap
+  });
+
+  it('does not poll when the gate is full, and frees its place when done', () => {
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const gate = spinGate(counter, 1);
+    expect(gate.enter()).toBe(true); // another thread is polling
+    const port = fakePort([], POLICY, gate);
+    expect(pollsOf(port)).toBe(0);
+    expect(counter[0]).toBe(1);
+    gate.leave();
+    port.arrivals.push(port.now + 0.01);
+    about(pollsOf(port), 10);
+    expect(counter[0]).toBe(0);
+  });
+});
+
+describe('spinGate', () => {
+  it('admits at most `limit` pollers at once', () => {
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const gate = spinGate(counter, 2);
+    expect([gate.enter(), gate.enter(), gate.enter()]).toEqual([true, true, false]);
+    gate.leave();
+    expect(gate.enter()).toBe(true);
+    expect(spinGate(counter, 0).enter()).toBe(false);
+    expect(counter[0]).toBe(2);
   });
 });

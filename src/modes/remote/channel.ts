@@ -2,7 +2,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker as NodeWorker } from 'node:worker_threads';
+import { Worker as NodeWorker, receiveMessageOnPort } from 'node:worker_threads';
+import { createThreadPort, threadPortEnd } from './thread-port.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface ExitInfo {
@@ -17,6 +18,11 @@ export interface Channel {
   readonly threadId?: number;
   post(msg: ToWorker): void;
   onMessage(fn: (msg: FromWorker) => void): void;
+  /**
+   * Thread channels: takes the next message from the worker synchronously, if one is queued, without
+   * going through the event loop (see {@link IdleSpin}). It is delivered to no listener.
+   */
+  poll?(): FromWorker | undefined;
   onExit(fn: (info: ExitInfo) => void): void;
   /** Ends the thread/process now. */
   kill(): void;
@@ -54,18 +60,43 @@ function checkBootstrap(): string {
 }
 
 export function threadChannel(resourceLimits?: ConstructorParameters<typeof NodeWorker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never): Channel {
-  const worker = new NodeWorker(checkBootstrap(), { resourceLimits, execArgv: inheritedExecArgv() });
+  // A port of our own rather than the worker's built-in one: only a MessagePort can be read
+  // synchronously, which is what lets the caller poll for a reply (see ThreadPortEnd).
+  const { port, bell, init } = createThreadPort();
+  const end = threadPortEnd<FromWorker, ToWorker>(port, bell, 'caller');
+  const worker = new NodeWorker(checkBootstrap(), {
+    resourceLimits,
+    execArgv: inheritedExecArgv(),
+    workerData: { concurryPort: init },
+    transferList: [init.port],
+  });
   let lastError: Error | undefined;
+  let deliver: (msg: FromWorker) => void = () => {};
   worker.on('error', (e) => (lastError = e));
+  end.onMessage((msg) => deliver(msg));
   return {
     kind: 'thread',
     threadId: worker.threadId,
-    post: (msg) => worker.postMessage(msg),
-    onMessage: (fn) => worker.on('message', fn),
-    onExit: (fn) => worker.on('exit', (code) => fn({ code, error: lastError })),
+    post: end.post,
+    onMessage: (fn) => (deliver = fn),
+    poll: end.poll,
+    onExit: (fn) =>
+      worker.on('exit', (code) => {
+        // Node delivers what a thread sent on its built-in port before 'exit'; on our port that is
+        // up to us: what the thread said last (results, a fatal error) must not be lost.
+        for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) deliver(m.message as FromWorker);
+        port.close();
+        fn({ code, error: lastError });
+      }),
     kill: () => void worker.terminate(),
-    ref: () => worker.ref(),
-    unref: () => worker.unref(),
+    ref: () => {
+      worker.ref();
+      port.ref();
+    },
+    unref: () => {
+      worker.unref();
+      port.unref();
+    },
   };
 }
 

@@ -11,7 +11,8 @@ import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
 import type { LimitsLike } from '../../limits/limit-set.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
-import { IdleSpin } from './idle-spin.js';
+import { IdleSpin, WORKER_SPIN, type SpinGate } from './idle-spin.js';
+export { workerThreadPort } from './thread-port.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
@@ -20,6 +21,8 @@ export interface HostPort {
   exit(code: number): void;
   /** Thread workers: takes the next queued message synchronously, if there is one (see IdleSpin). */
   poll?(): ToWorker | undefined;
+  /** Thread workers: admits this thread's polling when few enough others are polling. */
+  spinGate?: SpinGate;
 }
 
 function describeUncloneable(value: unknown): string {
@@ -193,7 +196,7 @@ export function startHost(port: HostPort): void {
         break;
     }
   };
-  const spin = port.poll ? new IdleSpin(port.poll, (msg) => void onMessage(msg)) : undefined;
+  const spin = port.poll ? new IdleSpin(port.poll, (msg) => void onMessage(msg), WORKER_SPIN, port.spinGate) : undefined;
   port.onMessage((msg) => {
     spin?.arrived();
     void onMessage(msg);

@@ -1,49 +1,120 @@
+import { availableParallelism } from 'node:os';
+
 /**
- * Waiting for the next call by polling for a few microseconds before going to sleep.
+ * Waiting for the other side's next message by polling for a while before going to sleep.
  *
- * A sleeping thread costs a wake-up when the next call arrives; on virtual machines that is a
- * wake of a halted vCPU, tens of microseconds (measured on the 2-vCPU CI machine: a sequential
- * round trip of ~75 µs without polling, ~23 µs with it; see docs/modes.md). A worker that just
- * answered is likely to get its next call soon, so it polls its port for a while first. The budget
- * adapts: it halves each time polling finds nothing, and is set from the observed gap when a call
- * arrives shortly after the worker went to sleep, so a worker with sparse traffic stops polling.
+ * A sleeping thread costs a wake-up when the next message arrives; on virtual machines that is the
+ * wake of a halted vCPU: 20–80 µs typically, up to a millisecond when the host is busy, and the
+ * thread that sends the message is stuck in the kernel meanwhile. In a fast conversation (one call
+ * at a time, each answered in microseconds) that wake-up is most of the round trip, so both ends
+ * poll: the worker for its next call, the caller for its reply (docs/architecture.md has the
+ * measurements).
+ *
+ * The budget adapts so polling only goes on where it pays:
+ * - a message found after a short wait (≤ `fastMs`) marks a fast conversation: the budget goes back
+ *   to `maxMs`, long enough to ride out a hiccup on the other side (a GC pause) without sleeping;
+ * - a message found after a longer wait, or none at all, halves the budget; below 2 µs polling stops;
+ * - a message that arrives by the event loop within `fastMs` of going to sleep re-arms polling at
+ *   twice that gap. Slower traffic never re-arms it, so a worker with sparse calls does not burn CPU.
  */
-export const MAX_SPIN_MS = 0.1;
+export interface SpinPolicy {
+  /** The longest poll, ms. */
+  maxMs: number;
+  /** A wait up to this long counts as a fast conversation, ms. */
+  fastMs: number;
+}
+
+/** The worker polls for its next call: up to 1 ms when calls come back to back. */
+export const WORKER_SPIN: SpinPolicy = { maxMs: 1, fastMs: 0.1 };
+/** The caller polls for a reply in its event loop, so never long: 50 µs. */
+export const CALLER_SPIN: SpinPolicy = { maxMs: 0.05, fastMs: 0.05 };
+
 const MIN_SPIN_MS = 0.002;
 
+/** Limits how many threads poll at once, so polling never takes the CPU a busy thread needs. */
+export interface SpinGate {
+  enter(): boolean;
+  leave(): void;
+}
+
 export class IdleSpin<T> {
-  private budgetMs = MAX_SPIN_MS;
-  /** When the worker last went idle (and polling found nothing), or -1 while busy. */
+  private budgetMs: number;
+  /** When this side last went idle (and polling found nothing), or -1 while busy. */
   private idleSince = -1;
 
   constructor(
     private readonly poll: () => T | undefined,
     private readonly deliver: (message: T) => void,
+    private readonly policy: SpinPolicy,
+    private readonly gate?: SpinGate,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.budgetMs = policy.maxMs;
+  }
 
-  /** The worker has nothing to do: poll for up to the budget; deliver the first message found. */
+  /** Nothing to do: poll for up to the budget; deliver the first message found. */
   idle(): void {
     const start = this.now();
-    if (this.budgetMs > 0) {
-      const until = start + this.budgetMs;
-      do {
-        const message = this.poll();
-        if (message !== undefined) {
-          this.deliver(message);
-          return;
-        }
-      } while (this.now() < until);
-      this.budgetMs = this.budgetMs / 2 < MIN_SPIN_MS ? 0 : this.budgetMs / 2;
+    if (this.budgetMs > 0 && (this.gate?.enter() ?? true)) {
+      const message = this.pollUntil(start + this.budgetMs);
+      this.gate?.leave();
+      if (message !== undefined) {
+        const waited = this.now() - start;
+        this.budgetMs = waited <= this.policy.fastMs ? this.policy.maxMs : this.halved();
+        this.deliver(message);
+        return;
+      }
+      this.budgetMs = this.halved();
     }
     this.idleSince = start;
   }
 
-  /** A message arrived the ordinary way (the worker was asleep, or busy). */
+  /** A message arrived the ordinary way (this side was asleep, or busy). */
   arrived(): void {
     if (this.idleSince < 0) return;
     const gap = this.now() - this.idleSince;
     this.idleSince = -1;
-    if (gap <= MAX_SPIN_MS) this.budgetMs = Math.min(MAX_SPIN_MS, Math.max(MIN_SPIN_MS, gap * 2));
+    if (gap <= this.policy.fastMs) this.budgetMs = Math.min(this.policy.maxMs, Math.max(MIN_SPIN_MS, gap * 2));
+  }
+
+  private pollUntil(until: number): T | undefined {
+    do {
+      const message = this.poll();
+      if (message !== undefined) return message;
+    } while (this.now() < until);
+    return undefined;
+  }
+
+  private halved(): number {
+    return this.budgetMs / 2 < MIN_SPIN_MS ? 0 : this.budgetMs / 2;
   }
 }
+
+/**
+ * A gate over a counter in shared memory that every worker thread of this process sees: at most
+ * `limit` of them poll at once. The caller's own thread is not counted; it polls only while it
+ * waits, and it is the one that must not be crowded out while it works.
+ */
+export function spinGate(counter: Int32Array, limit: number): SpinGate {
+  return {
+    enter: () => {
+      if (Atomics.add(counter, 0, 1) < limit) return true;
+      Atomics.sub(counter, 0, 1);
+      return false;
+    },
+    leave: () => void Atomics.sub(counter, 0, 1),
+  };
+}
+
+/** Worker threads that may poll at once: all CPUs but the caller's. Zero on one CPU. */
+export function workerSpinLimit(): number {
+  return availableParallelism() - 1;
+}
+
+/** The caller polls only when the worker has a CPU of its own; on one CPU it would take it. */
+export function callerMaySpin(): boolean {
+  return availableParallelism() >= 2;
+}
+
+/** The counter behind the worker threads' gate, shared with each thread this process starts. */
+export const workerSpinCounter = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
