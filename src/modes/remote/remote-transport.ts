@@ -18,6 +18,7 @@ import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
 import { publicMethodNames } from '../../runtime/methods.js';
+import { CALLER_SPIN, IdleSpin, callerMaySpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type RemoteAcquireReply, type WireCalls } from './protocol.js';
 
 /** Extra time a worker gets after the stop timeout to exit on its own before it is killed. */
@@ -57,6 +58,9 @@ export class RemoteTransport implements Transport {
   private readonly shared?: SharedWithThread;
   /** The shared sets as a thread's slow path reaches them (reporting waits like the handle's limits). */
   private readonly sharedTargets: LimitsLike[] = [];
+  /** Thread workers: polls for the reply briefly once the caller has nothing else to run (see IdleSpin). */
+  private readonly replySpin?: IdleSpin<FromWorker>;
+  private replySpinScheduled = false;
 
   constructor(
     private readonly init: TransportInit,
@@ -67,7 +71,11 @@ export class RemoteTransport implements Transport {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
-    channel.onMessage((msg) => this.onMessage(msg));
+    if (channel.poll && callerMaySpin()) this.replySpin = new IdleSpin(channel.poll, (msg) => this.onMessage(msg), CALLER_SPIN);
+    channel.onMessage((msg) => {
+      this.replySpin?.arrived();
+      this.onMessage(msg);
+    });
     channel.onExit((info) => this.onExit(info));
     let runtimeOptions: unknown;
     try {
@@ -193,6 +201,16 @@ export class RemoteTransport implements Transport {
         }
       }
     }
+    if (this.replySpin && !this.replySpinScheduled) {
+      // An immediate runs once this turn's callbacks and microtasks are done: the caller is idle.
+      this.replySpinScheduled = true;
+      setImmediate(this.awaitReply);
+    }
+  };
+
+  private readonly awaitReply = (): void => {
+    this.replySpinScheduled = false;
+    if (this.pending > 0 && !this.exited) this.replySpin!.idle();
   };
 
   private settle(slot: number, ok: boolean, value: unknown): void {
