@@ -14,14 +14,17 @@ const file = (name: string) => fileURLToPath(new URL(`./workers/${name}`, import
 export async function run({ quick = false }: SuiteOptions = {}) {
   // Latency: one call at a time, round trip. Each library is measured alone in a fresh process
   // (threads of the other pools would share the 2 CPUs), in alternation, and the median process
-  // counts. On this VM a single process lands in one of two modes — ~12 µs when the scheduler keeps
-  // both threads on one vCPU, ~75 µs when every hand-off wakes the other vCPU — for concurry,
-  // piscina and a raw postMessage ping-pong alike, so the per-process p50s are printed too.
-  const latCount = quick ? 500 : 5000;
+  // counts. On this VM a process whose threads sleep between calls lands in one of two modes —
+  // ~13 µs when the scheduler keeps both threads on one vCPU, ~80 µs when every hand-off wakes the
+  // other vCPU (piscina, the raw ping-pong) — so the per-process p50s are printed too.
+  // 5000 warm-up calls, then 20 000 measured: a p99 needs enough samples past JIT tier-up and the
+  // first GCs (over 5000 calls right after 2000 of warm-up it measured warm-up, for every library).
+  const latCount = quick ? 500 : 20_000;
+  const warmup = quick ? 2000 : 5000;
   const processes = quick ? 1 : 7;
   const latencyRuns: Record<LatencySubject, Latency[]> = { concurry: [], piscina: [], raw: [] };
   for (let i = 0; i < processes; i++) {
-    for (const who of ['concurry', 'piscina', 'raw'] as const) latencyRuns[who].push(latencyInChild(who, latCount));
+    for (const who of ['concurry', 'piscina', 'raw'] as const) latencyRuns[who].push(latencyInChild(who, latCount, warmup));
   }
   const ours = medianLatency(latencyRuns.concurry);
   const theirs = medianLatency(latencyRuns.piscina);
@@ -64,9 +67,9 @@ interface Latency {
 /** Measures one library's round-trip latency in a fresh process (see run()). */
 type LatencySubject = 'concurry' | 'piscina' | 'raw';
 
-function latencyInChild(who: LatencySubject, count: number): Latency {
+function latencyInChild(who: LatencySubject, count: number, warmup: number): Latency {
   const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, THREAD_LATENCY_CHILD: JSON.stringify({ who, count }) },
+    env: { ...process.env, THREAD_LATENCY_CHILD: JSON.stringify({ who, count, warmup }) },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -78,7 +81,7 @@ function medianLatency(runs: Latency[]): Latency {
   return { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
 }
 
-async function measureLatency(who: LatencySubject, count: number): Promise<Latency> {
+async function measureLatency(who: LatencySubject, count: number, warmup: number): Promise<Latency> {
   let call: () => PromiseLike<unknown>;
   let stop: () => Promise<unknown>;
   if (who === 'concurry') {
@@ -100,10 +103,10 @@ async function measureLatency(who: LatencySubject, count: number): Promise<Laten
     stop = () => piscina.destroy();
   }
   const samples: number[] = [];
-  for (let i = 0; i < 2000 + count; i++) {
+  for (let i = 0; i < warmup + count; i++) {
     const t0 = performance.now();
     await call();
-    if (i >= 2000) samples.push((performance.now() - t0) * 1000);
+    if (i >= warmup) samples.push((performance.now() - t0) * 1000);
   }
   await stop();
   samples.sort((a, b) => a - b);
@@ -111,8 +114,8 @@ async function measureLatency(who: LatencySubject, count: number): Promise<Laten
 }
 
 if (process.env.THREAD_LATENCY_CHILD) {
-  const { who, count } = JSON.parse(process.env.THREAD_LATENCY_CHILD) as { who: LatencySubject; count: number };
-  console.log(JSON.stringify(await measureLatency(who, count)));
+  const { who, count, warmup } = JSON.parse(process.env.THREAD_LATENCY_CHILD) as { who: LatencySubject; count: number; warmup: number };
+  console.log(JSON.stringify(await measureLatency(who, count, warmup)));
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });
