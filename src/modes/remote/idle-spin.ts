@@ -52,11 +52,14 @@ export class IdleSpin<T> {
     this.budgetMs = policy.maxMs;
   }
 
-  /** Nothing to do: poll for up to the budget; deliver the first message found. */
-  idle(): void {
+  /**
+   * Nothing to do: poll for up to the budget (and not past `notAfter`, a time on this clock);
+   * deliver the first message found.
+   */
+  idle(notAfter = Infinity): void {
     const start = this.now();
-    if (this.budgetMs > 0 && (this.gate?.enter() ?? true)) {
-      const message = this.pollUntil(start + this.budgetMs);
+    if (this.budgetMs > 0 && start < notAfter && (this.gate?.enter() ?? true)) {
+      const message = this.pollUntil(Math.min(start + this.budgetMs, notAfter));
       this.gate?.leave();
       if (message !== undefined) {
         const waited = this.now() - start;

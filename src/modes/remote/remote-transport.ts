@@ -60,7 +60,7 @@ export class RemoteTransport implements Transport {
   private readonly sharedTargets: LimitsLike[] = [];
   /** Thread workers: polls for the reply briefly once the caller has nothing else to run (see IdleSpin). */
   private readonly replySpin?: IdleSpin<FromWorker>;
-  private replySpinScheduled = false;
+  private awaitingReply = false;
 
   constructor(
     private readonly init: TransportInit,
@@ -201,17 +201,17 @@ export class RemoteTransport implements Transport {
         }
       }
     }
-    if (this.replySpin && !this.replySpinScheduled) {
-      // An immediate runs once this turn's callbacks and microtasks are done: the caller is idle.
-      this.replySpinScheduled = true;
-      setImmediate(this.awaitReply);
+    if (this.replySpin && !this.awaitingReply) {
+      this.awaitingReply = true;
+      awaitRepliesSoon(this);
     }
   };
 
-  private readonly awaitReply = (): void => {
-    this.replySpinScheduled = false;
-    if (this.pending > 0 && !this.exited) this.replySpin!.idle();
-  };
+  /** Polls for a reply until `notAfter` (performance.now() time); see {@link awaitRepliesSoon}. */
+  awaitReply(notAfter: number): void {
+    this.awaitingReply = false;
+    if (this.pending > 0 && !this.exited) this.replySpin!.idle(notAfter);
+  }
 
   private settle(slot: number, ok: boolean, value: unknown): void {
     const settler = this.slotSettlers[slot];
@@ -343,6 +343,25 @@ export class RemoteTransport implements Transport {
     if (want) this.channel.ref();
     else this.channel.unref();
   }
+}
+
+/** Transports that sent calls this turn and may poll for their replies once the turn is over. */
+let awaiting: RemoteTransport[] = [];
+
+/**
+ * Polls for replies once this turn's callbacks and microtasks are done (an immediate), when the
+ * caller has nothing else to run. However many workers it waits on, the event loop is held for at
+ * most one caller polling budget per turn.
+ */
+function awaitRepliesSoon(transport: RemoteTransport): void {
+  if (awaiting.push(transport) === 1) setImmediate(awaitReplies);
+}
+
+function awaitReplies(): void {
+  const transports = awaiting;
+  awaiting = [];
+  const notAfter = performance.now() + CALLER_SPIN.maxMs;
+  for (const transport of transports) transport.awaitReply(notAfter);
 }
 
 function uncloneableArgument(className: string, call: TransportCall, error: Error): TypeError {
