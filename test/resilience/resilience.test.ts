@@ -242,9 +242,11 @@ describe('events on diagnostics_channel and limit waits', () => {
     const hw: RuntimeEvent[] = [];
     h.on('limit-wait', (e) => hw.push(e));
     await gather([h.hold(100), h.hold(100)]);
-    expect(hw).toHaveLength(1);
-    expect(hw[0]).toMatchObject({ type: 'limit-wait', keys: ['slot'] });
-    expect((hw[0] as { waitedMs: number }).waitedMs).toBeGreaterThan(50);
+    // The second call waits for the first's slot. Under a loaded CI machine the first call's
+    // uncontended acquire can itself take ≥ 1 ms and be reported too (docs: any wait ≥ 1 ms).
+    const waits = hw.filter((e) => (e as { waitedMs: number }).waitedMs > 50);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toMatchObject({ type: 'limit-wait', keys: ['slot'] });
   });
 });
 
