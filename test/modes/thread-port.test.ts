@@ -3,8 +3,8 @@ import { createThreadPort, threadPortEnd } from '../../src/modes/remote/thread-p
 
 /** Both ends in this thread: the doorbell works the same whichever thread reads it. */
 function pair() {
-  const { port, bell, init } = createThreadPort();
-  const caller = threadPortEnd<string, string>(port, bell, 'caller');
+  const { port, init } = createThreadPort();
+  const caller = threadPortEnd<string, string>(port, init.bell, 'caller');
   const worker = threadPortEnd<string, string>(init.port, init.bell, 'worker');
   return { caller, worker, close: () => (port.close(), init.port.close()) };
 }

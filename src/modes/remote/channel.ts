@@ -62,8 +62,8 @@ function checkBootstrap(): string {
 export function threadChannel(resourceLimits?: ConstructorParameters<typeof NodeWorker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never): Channel {
   // A port of our own rather than the worker's built-in one: only a MessagePort can be read
   // synchronously, which is what lets the caller poll for a reply (see ThreadPortEnd).
-  const { port, bell, init } = createThreadPort();
-  const end = threadPortEnd<FromWorker, ToWorker>(port, bell, 'caller');
+  const { port, init } = createThreadPort();
+  const end = threadPortEnd<FromWorker, ToWorker>(port, init.bell, 'caller');
   const worker = new NodeWorker(checkBootstrap(), {
     resourceLimits,
     execArgv: inheritedExecArgv(),

@@ -32,10 +32,10 @@ const TO_WORKER = 0;
 const TO_CALLER = 1;
 
 /** Creates the shared pieces: the caller keeps `port`, the worker gets `init` (transfer its port). */
-export function createThreadPort(): { port: MessagePort; bell: SharedArrayBuffer; init: ThreadPortInit } {
+export function createThreadPort(): { port: MessagePort; init: ThreadPortInit } {
   const { port1, port2 } = new MessageChannel();
   const bell = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-  return { port: port1, bell, init: { port: port2, bell, spinners: workerSpinCounter, spinLimit: workerSpinLimit() } };
+  return { port: port1, init: { port: port2, bell, spinners: workerSpinCounter, spinLimit: workerSpinLimit() } };
 }
 
 /** The worker thread's end, with the gate its polling goes through. */
