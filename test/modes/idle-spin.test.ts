@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IdleSpin, spinGate, type SpinPolicy } from '../../src/modes/remote/idle-spin.js';
 
-const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1 };
+const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: 0 };
 
 /** A port whose clock advances 1 µs per poll; `arrivals` are the times (ms) messages appear. */
 function fakePort(arrivals: number[], policy = POLICY, gate?: ReturnType<typeof spinGate>) {
@@ -98,6 +98,23 @@ describe('IdleSpin (polling for the next message before sleeping)', () => {
     port.advance(0.02); // the next message came 20 µs after going idle
     port.spin.arrived();
     about(pollsOf(port), 40); // re-armed at twice the observed gap
+  });
+
+  it('does not poll until the warm-up messages have arrived, then polls as the conversation asks', () => {
+    const port = fakePort([], { ...POLICY, warmupMessages: 5 });
+    for (let i = 0; i < 5; i++) {
+      expect(port.spin.polls).toBe(false);
+      expect(pollsOf(port)).toBe(0);
+      port.advance(0.05); // a fast conversation: a message every 50 µs, found by the event loop
+      port.spin.arrived();
+    }
+    expect(port.spin.polls).toBe(true);
+    about(pollsOf(port), 100); // re-armed at twice the last gap
+    port.arrivals.push(port.now + 0.005);
+    about(pollsOf(port), 5); // a fast hit: back to the full budget
+    port.arrivals.push(port.now + 0.9);
+    about(pollsOf(port), 900);
+    expect(port.delivered).toHaveLength(2);
   });
 
   it('does not poll when the gate is full, and frees its place when done', () => {

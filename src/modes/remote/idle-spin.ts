@@ -22,12 +22,26 @@ export interface SpinPolicy {
   maxMs: number;
   /** A wait up to this long counts as a fast conversation, ms. */
   fastMs: number;
+  /**
+   * No polling at all until this many messages have arrived. A new thread's hot code is still being
+   * compiled then, by V8 threads that need a CPU of their own (see {@link WARMUP_MESSAGES}).
+   */
+  warmupMessages: number;
 }
 
+/**
+ * Neither side polls during a worker's first 5000 messages. V8 compiles the hot code of both
+ * threads meanwhile, in background threads: measured on the benchmark's call path, 95% of the
+ * compiler time falls in the first 4500 calls (60–80 ms of it in calls 500–2500). On a machine with
+ * few CPUs two polling threads leave those compilers no CPU, so they preempt a poller for a whole
+ * time slice and a round trip that takes 6 µs takes a millisecond: calls 2000–2500 of a fresh
+ * process had p99 ~1 ms polling vs ~100 µs sleeping (docs/architecture.md).
+ */
+export const WARMUP_MESSAGES = 5000;
 /** The worker polls for its next call: up to 1 ms when calls come back to back. */
-export const WORKER_SPIN: SpinPolicy = { maxMs: 1, fastMs: 0.1 };
+export const WORKER_SPIN: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: WARMUP_MESSAGES };
 /** The caller polls for a reply in its event loop, so never long: 50 µs. */
-export const CALLER_SPIN: SpinPolicy = { maxMs: 0.05, fastMs: 0.05 };
+export const CALLER_SPIN: SpinPolicy = { maxMs: 0.05, fastMs: 0.05, warmupMessages: WARMUP_MESSAGES };
 
 const MIN_SPIN_MS = 0.002;
 
@@ -41,6 +55,8 @@ export class IdleSpin<T> {
   private budgetMs: number;
   /** When this side last went idle (and polling found nothing), or -1 while busy. */
   private idleSince = -1;
+  /** Messages still to arrive before polling starts (see {@link SpinPolicy.warmupMessages}). */
+  private warmupLeft: number;
 
   constructor(
     private readonly poll: () => T | undefined,
@@ -50,6 +66,12 @@ export class IdleSpin<T> {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.budgetMs = policy.maxMs;
+    this.warmupLeft = policy.warmupMessages;
+  }
+
+  /** Whether idle() would poll now; false during the warm-up. */
+  get polls(): boolean {
+    return this.warmupLeft <= 0 && this.budgetMs > 0;
   }
 
   /**
@@ -58,7 +80,7 @@ export class IdleSpin<T> {
    */
   idle(notAfter = Infinity): void {
     const start = this.now();
-    if (this.budgetMs > 0 && start < notAfter && (this.gate?.enter() ?? true)) {
+    if (this.polls && start < notAfter && (this.gate?.enter() ?? true)) {
       const message = this.pollUntil(Math.min(start + this.budgetMs, notAfter));
       this.gate?.leave();
       if (message !== undefined) {
@@ -74,6 +96,7 @@ export class IdleSpin<T> {
 
   /** A message arrived the ordinary way (this side was asleep, or busy). */
   arrived(): void {
+    this.warmupLeft--;
     if (this.idleSince < 0) return;
     const gap = this.now() - this.idleSince;
     this.idleSince = -1;
