@@ -19,9 +19,11 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   // other vCPU (piscina, the raw ping-pong) — so the per-process p50s are printed too.
   // 5000 warm-up calls, then 20 000 measured: a p99 needs enough samples past JIT tier-up and the
   // first GCs (over 5000 calls right after 2000 of warm-up it measured warm-up, for every library).
+  // --quick measures calls 2000–2500 of 3 fresh processes instead: the warm-up phase, where V8 still
+  // compiles in background threads and every library's p99 swings by 10× from process to process.
   const latCount = quick ? 500 : 20_000;
   const warmup = quick ? 2000 : 5000;
-  const processes = quick ? 1 : 7;
+  const processes = quick ? 3 : 7;
   const latencyRuns: Record<LatencySubject, Latency[]> = { concurry: [], piscina: [], raw: [] };
   for (let i = 0; i < processes; i++) {
     for (const who of ['concurry', 'piscina', 'raw'] as const) latencyRuns[who].push(latencyInChild(who, latCount, warmup));

@@ -203,7 +203,7 @@ export class RemoteTransport implements Transport {
     }
     // Also while the reply polling warms up and idle() will not poll: measured on the 2-vCPU machine,
     // this one immediate after a send kept sequential round trips on one vCPU in 18 of 20 fresh
-    // processes (p50 ~15 µs); without it 9 of 20 took a cross-vCPU wake on every hand-off (~85 µs,
+    // processes (p50 ~15 µs); without it 11 of 20 took a cross-vCPU wake on every hand-off (~85 µs,
     // p99 ~750 µs). docs/architecture.md has the runs.
     if (this.replySpin && !this.awaitingReply) {
       this.awaitingReply = true;
