@@ -2,12 +2,11 @@
  * latency: one call at a time, round trip, to a thread worker — concurry vs piscina, with a raw
  * worker_threads postMessage ping-pong as the floor. Target: p50 and p99 ≤ piscina's.
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Adder } from './workers/adder.js';
-import { machineInfo, printMachine, target, type SuiteOptions } from './lib/harness.js';
+import { machineInfo, printMachine, runInChild, target, type SuiteOptions } from './lib/harness.js';
 
 const file = (name: string) => fileURLToPath(new URL(`./workers/${name}`, import.meta.url));
 
@@ -66,16 +65,11 @@ interface Latency {
   p99: number;
 }
 
-/** Measures one library's round-trip latency in a fresh process (see run()). */
 type LatencySubject = 'concurry' | 'piscina' | 'raw';
 
+/** Measures one library's round-trip latency in a fresh process (see run()). */
 function latencyInChild(who: LatencySubject, count: number, warmup: number): Latency {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, THREAD_LATENCY_CHILD: JSON.stringify({ who, count, warmup }) },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Latency;
+  return runInChild<Latency>(import.meta.url, 'THREAD_LATENCY_CHILD', { who, count, warmup });
 }
 
 function medianLatency(runs: Latency[]): Latency {

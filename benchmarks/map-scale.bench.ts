@@ -4,10 +4,8 @@
  * for 1M items. Each measurement runs in a fresh child process: RSS is process-wide, and suites
  * that ran before in the same process would otherwise be counted.
  */
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { TaskWorker, type Mode } from '../src/index.js';
-import { machineInfo, printMachine, target, type SuiteOptions } from './lib/harness.js';
+import { machineInfo, printMachine, runInChild, target, type SuiteOptions } from './lib/harness.js';
 
 function* range(n: number) {
   for (let i = 0; i < n; i++) yield i;
@@ -64,12 +62,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
 type OneResult = Awaited<ReturnType<typeof one>>;
 
 function inChild(mode: Mode, items: number, workers: number): OneResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, MAP_SCALE_CHILD: JSON.stringify({ mode, items, workers }) },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as OneResult;
+  return runInChild<OneResult>(import.meta.url, 'MAP_SCALE_CHILD', { mode, items, workers });
 }
 
 if (process.env.MAP_SCALE_CHILD) {

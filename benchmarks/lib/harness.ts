@@ -3,7 +3,9 @@
  * after a warm-up, and reports medians and ratios. Suites export `run({ quick })` and return the
  * object written to benchmarks/results/<suite>.json.
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export interface Contender {
   name: string;
@@ -93,4 +95,18 @@ export function target(label: string, met: boolean, detail: string): { label: st
 export function printMachine(): void {
   const m = machineInfo();
   console.log(`node ${m.node} · ${m.cpus} CPUs · ${m.cpuModel} · ${m.platform}`);
+}
+
+/**
+ * Runs a suite's own file again in a fresh process with `envName` set to `payload` (JSON), and
+ * returns the JSON that child prints on its last line. For measurements that must not share a
+ * process (JIT state, threads) with the run that asks for them.
+ */
+export function runInChild<T>(suiteUrl: string, envName: string, payload: unknown): T {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(suiteUrl)], {
+    env: { ...process.env, [envName]: JSON.stringify(payload) },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as T;
 }
