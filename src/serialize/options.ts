@@ -13,6 +13,8 @@ const BUILTINS = new Map<string, Function>([
 ]);
 const builtinNames = new Map([...BUILTINS].map(([name, fn]) => [fn, name]));
 
+type Compile = (payload: SerializedFunction) => Function;
+
 type Encoded = { __fn: SerializedFunction } | { __errorClass: string } | unknown;
 
 function isErrorClass(v: unknown): v is new (...a: any[]) => Error {
@@ -30,18 +32,18 @@ function encodeValue(value: unknown, where: string): Encoded {
   return value;
 }
 
-function decodeValue(value: Encoded): unknown {
-  if (Array.isArray(value)) return value.map(decodeValue);
+function decodeValue(value: Encoded, compile: Compile): unknown {
+  if (Array.isArray(value)) return value.map((v) => decodeValue(v, compile));
   if (value !== null && typeof value === 'object') {
     if ('__builtin' in (value as object)) return BUILTINS.get((value as { __builtin: string }).__builtin);
-    if ('__fn' in (value as object)) return deserializeFunction((value as { __fn: SerializedFunction }).__fn);
+    if ('__fn' in (value as object)) return compile((value as { __fn: SerializedFunction }).__fn);
     if ('__errorClass' in (value as object)) {
       const name = (value as { __errorClass: string }).__errorClass;
       // A stand-in class with the same name: matchesClass compares names along the prototype chain.
       const standIn = { [name]: class extends Error {} }[name]!;
       return (ctx: { error?: unknown }) => matchesClass(ctx.error, standIn);
     }
-    return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, decodeValue(v)]));
+    return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, decodeValue(v, compile)]));
   }
   return value;
 }
@@ -51,6 +53,10 @@ export function encodeOptions<T extends object>(options: T): unknown {
   return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, encodeValue(v, `option '${k}'`)]));
 }
 
-export function decodeOptions<T>(encoded: unknown): T {
-  return decodeValue(encoded) as T;
+/**
+ * The other side of {@link encodeOptions}. `compile` turns a function's source text back into a
+ * function: thread and process workers trust their own parent; a distributed host passes its gate.
+ */
+export function decodeOptions<T>(encoded: unknown, compile: Compile = deserializeFunction): T {
+  return decodeValue(encoded, compile) as T;
 }

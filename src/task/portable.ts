@@ -2,11 +2,11 @@
  * Functions that can cross into another thread or process: by source text (rebuilt there, no
  * closures allowed — checked before sending) or by module reference (imported there).
  */
-import { serializeFunction, deserializeFunction } from '../serialize/functions.js';
+import { serializeFunction, deserializeFunction, type SerializedFunction } from '../serialize/functions.js';
 
 /** A function in a form that survives structured cloning. */
 export type PortableFunction =
-  | { __concurryFn: 'source'; payload: ReturnType<typeof serializeFunction> }
+  | { __concurryFn: 'source'; payload: SerializedFunction }
   | { __concurryFn: 'module'; module: string; export: string };
 
 export function isPortableFunction(value: unknown): value is PortableFunction {
@@ -21,21 +21,30 @@ export function toPortableFunction(fn: ((...a: any[]) => unknown) | { module: st
 
 const revived = new Map<string, (...a: unknown[]) => unknown>();
 
-/** The callable for a function or a portable function (a Promise when a module must be imported first). */
+/**
+ * The callable for a function or a portable function (a Promise when a module must be imported
+ * first). Only the two tagged shapes are turned into code; anything else is refused, never guessed at.
+ */
 export function toCallable(
   fn: PortableFunction | ((...a: unknown[]) => unknown),
 ): ((...a: unknown[]) => unknown) | Promise<(...a: unknown[]) => unknown> {
   if (typeof fn === 'function') return fn;
-  if (fn.__concurryFn === 'module') {
-    const key = `${fn.module}#${fn.export}`;
+  const tagged = fn as { __concurryFn?: unknown; module?: unknown; export?: unknown; payload?: { source?: unknown; name?: unknown } } | null;
+  if (tagged?.__concurryFn === 'module' && typeof tagged.module === 'string' && typeof tagged.export === 'string') {
+    const { module, export: name } = tagged;
+    const key = `${module}#${name}`;
     const hit = revived.get(key);
     if (hit) return hit;
-    return import(fn.module).then((mod) => {
-      const f = mod[fn.export];
-      if (typeof f !== 'function') throw new TypeError(`${fn.module} has no exported function '${fn.export}'`);
+    return import(module).then((mod) => {
+      const f = mod[name];
+      if (typeof f !== 'function') throw new TypeError(`${module} has no exported function '${name}'`);
       revived.set(key, f);
       return f;
     });
   }
-  return deserializeFunction(fn.payload) as (...a: unknown[]) => unknown;
+  const payload = tagged?.__concurryFn === 'source' ? tagged.payload : undefined;
+  if (payload !== null && typeof payload === 'object' && typeof payload.source === 'string' && typeof payload.name === 'string') {
+    return deserializeFunction({ source: payload.source, name: payload.name }) as (...a: unknown[]) => unknown;
+  }
+  throw new TypeError(`Expected a function, got ${fn === null ? 'null' : typeof fn === 'object' ? 'an object that is not a function reference' : typeof fn}`);
 }

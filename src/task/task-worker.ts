@@ -47,6 +47,9 @@ export class TaskWorker extends Worker {
   }
 }
 
+// A brand distributed hosts recognise TaskWorker classes by (subclasses inherit it): they turn data into code.
+Object.defineProperty(TaskWorker, Symbol.for('concurry.TaskWorker'), { value: true });
+
 /** The handle of a TaskWorker (or a pool of them). */
 export interface TaskWorkerHandle<Bound extends (...args: any[]) => any = (...args: any[]) => any> extends HandleControls {
   /** Runs `fn(...args)` in the worker. */

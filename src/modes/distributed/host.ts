@@ -22,13 +22,12 @@ import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { observeLimitWaits } from '../../resilience/limit-events.js';
 import { encodeError } from '../../serialize/errors.js';
-import { decodeOptions } from '../../serialize/options.js';
 import { TaskWorker } from '../../task/task-worker.js';
 import { CALLER_LEASE_MS } from './caller.js';
 import { connectionFromEnv, createClient, describeConnection, loadBullmq, redactSecrets, waitForReady, within, type ConnectionOption } from './connection.js';
 import { withScripts, type ScriptClient } from './lua.js';
 import { limitsFromDescription, type LimitsBackend, type RedisLimitSet } from './redis-limits.js';
-import { HostRefusedError, isPortableFunction, resolveRuntimeOptions, resolveTaskFunction } from './security.js';
+import { CodeGate, HostRefusedError, isTaskWorkerClass } from './security.js';
 import { Keys, pack, TAG_CLAIMED, TAG_MESSAGES, unpack, type BusMessage, type HostInfo, type HostMessage, type PlacementData, type PlacementPayload, type WireCall, type WireResult } from './wire.js';
 
 /** Options of {@link startHost} (the CLI's flags). */
@@ -87,6 +86,8 @@ class Host implements DistributedHost {
   readonly classMap = new Map<string, new (...args: any[]) => object>();
   private readonly functions = new Map<string, Function>();
   readonly moduleNames: string[] = [];
+  /** Everything received that must become callable passes through here (see security.ts). */
+  gate!: CodeGate;
   private cmd!: ScriptClient;
   private sub!: RedisClient;
   private bullmq!: typeof import('bullmq');
@@ -221,7 +222,11 @@ class Host implements DistributedHost {
     } finally {
       (globalThis as any)[Symbol.for('concurry.locating')] = false;
     }
-    this.classMap.set('TaskWorker', hostTaskWorker(this.functions, this.allowSource, this.moduleNames));
+    this.gate = new CodeGate(this.allowSource, this.functions, this.moduleNames);
+    // TaskWorker classes turn data into code: the host builds them only behind the gate — concurry's
+    // own, and any a module exports (re-exported under another name, or extended).
+    for (const [name, cls] of this.classMap) if (isTaskWorkerClass(cls)) this.classMap.set(name, this.gate.taskWorkerClass(cls));
+    this.classMap.set('TaskWorker', this.gate.taskWorkerClass(TaskWorker));
   }
 
   private info(): HostInfo {
@@ -568,10 +573,7 @@ class HostedInstance {
           `This host has no worker class ${this.className}: it builds only classes exported by the modules it was started with (${this.host.moduleNames.join(', ')})`,
         );
       }
-      const options = {
-        ...decodeOptions<RuntimeOptions>(resolveRuntimeOptions(payload.runtimeOptions, cls, this.host.allowSource)),
-        inline: true,
-      };
+      const options = { ...this.host.gate.runtimeOptions<RuntimeOptions>(payload.runtimeOptions, cls), inline: true };
       const limits: LimitsLike = payload.limits
         ? limitsFromDescription(this.host.limitsBackend, payload.limits, payload.workerIndex, this.host.limitSets)
         : emptyLimitSet();
@@ -734,22 +736,4 @@ function encodeMessages(messages: HostMessage[], instance: (id: string) => Hoste
     }
     return out;
   }
-}
-
-/** The TaskWorker a host builds: functions resolved the way this host allows (see security.ts). */
-function hostTaskWorker(functions: ReadonlyMap<string, Function>, allowSource: boolean, moduleNames: readonly string[]): new (...args: any[]) => object {
-  const resolve = (fn: unknown) =>
-    fn !== undefined && (typeof fn === 'function' || isPortableFunction(fn)) ? resolveTaskFunction(fn as any, functions, allowSource, moduleNames) : fn;
-  class HostTaskWorker extends TaskWorker {
-    constructor(fn?: unknown) {
-      super(resolve(fn) as any);
-    }
-    override submit(...args: unknown[]): unknown {
-      if (args.length > 0 && isPortableFunction(args[0])) args[0] = resolve(args[0]);
-      return super.submit(...args);
-    }
-  }
-  // Callers name it TaskWorker; errors and events say TaskWorker too.
-  Object.defineProperty(HostTaskWorker, 'name', { value: 'TaskWorker' });
-  return HostTaskWorker;
 }
