@@ -47,15 +47,17 @@ export class Attacker {
 
   /**
    * Places an instance of `cls` with this raw payload (anything: it is packed as given) and returns
-   * its ids. `data` replaces the job's data entirely when given (for malformed jobs).
+   * its ids. `data` replaces the job's data entirely when given (for malformed jobs). Goes to the
+   * class's shared placement queue, or to one host's own queue when `hostId` is given (a host
+   * takes from its own queue whatever class is asked for).
    */
-  async place(cls: string, payload: unknown, data?: unknown): Promise<{ instance: string; caller: string }> {
+  async place(cls: string, payload: unknown, data?: unknown, hostId?: string): Promise<{ instance: string; caller: string }> {
     const instance = randomUUID();
     const caller = randomUUID();
     await this.cmd.set(this.keys.caller(caller), '1', 'PX', 60_000);
     await this.cmd.hset(this.keys.instance(instance), 'caller', caller, 'cls', cls);
     const job = data ?? { i: instance, c: caller, cls, p: pack(payload).toString('base64') };
-    await this.queue(this.keys.classQueue(cls)).add('place', job, { removeOnComplete: true, removeOnFail: true });
+    await this.queue(hostId ? this.keys.hostQueue(hostId) : this.keys.classQueue(cls)).add('place', job, { removeOnComplete: true, removeOnFail: true });
     return { instance, caller };
   }
 
