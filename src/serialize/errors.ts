@@ -79,7 +79,9 @@ export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
 }
 
 function classFor(encoded: EncodedError): new (...args: any[]) => Error {
-  return extraClasses.get(encoded.name) ?? errorClassesByName[encoded.name] ?? BUILTINS[encoded.name] ?? Error;
+  // Own names only: a received name like 'constructor' or 'toString' must not reach Object.prototype.
+  const name = String(encoded.name);
+  return extraClasses.get(name) ?? (Object.hasOwn(errorClassesByName, name) ? errorClassesByName[name] : undefined) ?? (Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined) ?? Error;
 }
 
 export function decodeError(value: unknown): unknown {

@@ -138,3 +138,15 @@ function functionsIn(value: unknown, seen = new Set<unknown>()): Function[] {
   seen.add(value);
   return Object.values(value).flatMap((v) => functionsIn(v, seen));
 }
+
+describe('errors read from Redis', () => {
+  it("a received error name never resolves to a member of Object.prototype (the caller's reply loop stays up)", async () => {
+    const { decodeError } = await import('../../src/serialize/errors.js');
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const e = decodeError({ __concurryError: 1, name, message: 'm', props: {} }) as Error;
+      expect(e, name).toBeInstanceOf(Error);
+      expect(e.message).toBe('m');
+      expect(e.name).toBe(name);
+    }
+  });
+});

@@ -149,6 +149,9 @@ describe.runIf(canRun)('a host without --allow-source-functions runs no code it 
   it('public API: a caller-side class merely named TaskWorker gains no source-function powers', async () => {
     // Not concurry's TaskWorker: its handle sends whatever it is given.
     const Impostor = class TaskWorker extends Worker {
+      constructor(readonly fn?: unknown) {
+        super();
+      }
       submit(..._args: unknown[]): unknown {
         return undefined;
       }

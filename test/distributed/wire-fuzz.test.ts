@@ -27,7 +27,8 @@ let attacker: Attacker;
 let dir: string;
 let marker: string;
 let source: string;
-let honest: ReturnType<typeof Vault.options> extends { init(...a: any[]): infer H } ? H : never;
+const honestVault = () => Vault.options({ mode: 'distributed', connection: redis.url, prefix: PREFIX }).init();
+let honest: ReturnType<typeof honestVault>;
 
 beforeAll(async () => {
   if (!canRun) return;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   redis = await startRedis();
   attacker = new Attacker(redis.url, PREFIX);
   [host] = await stopAllOnFailure([startHost({ redis: redis.url, prefix: PREFIX, modules: [secModule], concurrency: 32 })]);
-  honest = Vault.options({ mode: 'distributed', connection: redis.url, prefix: PREFIX }).init();
+  honest = honestVault();
   await honest.ready();
 }, 60_000);
 
