@@ -30,7 +30,12 @@ export function freeVariables(fn: Function | string): string[] {
   return free.filter((name) => !GLOBALS.has(name));
 }
 
-const serialized = new WeakMap<Function, SerializedFunction>();
+/**
+ * The last function serialized: submitting the same function in a loop skips even `toString()`.
+ * One entry, not a WeakMap: a WeakMap entry per fresh closure (`submit((x) => …)` in a loop) costs
+ * more in garbage collection than the source-text cache it would save.
+ */
+let last: { fn: Function; out: SerializedFunction } | undefined;
 
 /**
  * Turns `fn` into source text for another thread/process. Throws a TypeError naming the first
@@ -39,8 +44,7 @@ const serialized = new WeakMap<Function, SerializedFunction>();
 export function serializeFunction(fn: Function, what = 'the function'): SerializedFunction {
   if (typeof fn !== 'function') throw new TypeError(`${what} must be a function, got ${typeof fn}`);
   // The hot path: the same function submitted again is checked once.
-  const hit = serialized.get(fn);
-  if (hit) return hit;
+  if (last?.fn === fn) return last.out;
   // Vite/vitest rewrite `import()` into a helper that only exists in their module runner.
   const source = fn.toString().replace(/__vite_ssr_dynamic_import__\(/g, 'import(');
   if (/\[native code\]/.test(source)) {
@@ -65,7 +69,7 @@ export function serializeFunction(fn: Function, what = 'the function'): Serializ
     );
   }
   const out = { source, name: fn.name };
-  serialized.set(fn, out);
+  last = { fn, out };
   return out;
 }
 
