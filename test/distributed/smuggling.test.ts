@@ -146,6 +146,16 @@ describe.runIf(canRun)('a host without --allow-source-functions runs no code it 
     await assertNothingRan();
   });
 
+  it('raw placement: options a caller never sends are refused, not left to hang every call', async () => {
+    for (const runtimeOptions of [{}, { maxConcurrency: 0 }, { maxConcurrency: { toString: 'x' } }]) {
+      const { caller, instance } = await attacker.place('Vault', { ctorArgs: [], runtimeOptions, workerIndex: 0 });
+      await attacker.call(instance, 1, [[1, 'ok', []]]);
+      const outcome = await attacker.outcome(caller);
+      expect(outcome.ready).toBe(false);
+      expect((outcome as { error: Error }).error.message).toMatch(/refuses a placement whose options are not what a caller sends \(maxConcurrency is (undefined|0|an? \w+)\)/);
+    }
+  });
+
   it('public API: a caller-side class merely named TaskWorker gains no source-function powers', async () => {
     // Not concurry's TaskWorker: its handle sends whatever it is given.
     const Impostor = class TaskWorker extends Worker {

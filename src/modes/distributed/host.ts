@@ -574,6 +574,10 @@ class HostedInstance {
         );
       }
       const options = { ...this.host.gate.runtimeOptions<RuntimeOptions>(payload.runtimeOptions, cls), inline: true };
+      // Callers always send it; without it the instance would take calls and never run them.
+      if (!Number.isSafeInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
+        throw new HostRefusedError(`This host refuses a placement whose options are not what a caller sends (maxConcurrency is ${typeof options.maxConcurrency === 'number' ? options.maxConcurrency : `a ${typeof options.maxConcurrency}`})`);
+      }
       const limits: LimitsLike = payload.limits
         ? limitsFromDescription(this.host.limitsBackend, payload.limits, payload.workerIndex, this.host.limitSets)
         : emptyLimitSet();
