@@ -26,6 +26,8 @@ const ABOUT: Record<string, string> = {
   'llm-batch':
     'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client.',
   distributed: 'Two host processes on this machine vs plain BullMQ Queue/Worker doing the same tiny job on the same Redis.',
+  'soak-distributed':
+    "The distributed fault soak: 4 instances on 2 host processes, hosts SIGKILLed every 2 500 calls and Redis restarted (all keys lost) twice, 10% injected errors, delivery 'at-most-once'; executions counted from the workers' own logs.",
 };
 
 const suites = existsSync(resultsDir)
