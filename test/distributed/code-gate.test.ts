@@ -150,3 +150,17 @@ describe('errors read from Redis', () => {
     }
   });
 });
+
+describe('CodeGate messages', () => {
+  it('a host that opted in names what was malformed; refusals say what the value was', () => {
+    expect(() => allow.taskFunction({ __concurryFn: 'source', payload: { source: 7, name: 'f' } })).toThrow(
+      "This host refuses the TaskWorker function f: it is not in the form callers send ({ source, name } strings)",
+    );
+    expect(() => allow.runtimeOptions({ retry: { retryUntil: { __fn: { source: [], name: 'v' } } } }, Vault)).toThrow(
+      "This host refuses the function in option 'retryUntil' (v): it is not in the form callers send ({ source, name } strings)",
+    );
+    expect(() => deny.taskFunction([SOURCE])).toThrow(/^This host refuses a TaskWorker function that is an array: /);
+    expect(() => deny.taskFunction(new Map())).toThrow(/^This host refuses a TaskWorker function that is an object: /);
+    expect(() => deny.taskFunction(SOURCE)).toThrow(/^This host refuses a TaskWorker function that is a string: /);
+  });
+});

@@ -92,6 +92,14 @@ function quote(value: unknown): string {
   return `'${s.length > 60 ? `${s.slice(0, 60)}…` : s}'`;
 }
 
+/** What a received value is, for a refusal. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return isPlainRecord(value) ? 'a plain object' : 'an object';
+  return `a ${typeof value}`;
+}
+
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
@@ -118,11 +126,14 @@ export class CodeGate {
     private readonly moduleNames: readonly string[],
   ) {}
 
-  /** Compiles source text, only when the host opted in and only in its well-formed shape. */
-  private compile(payload: unknown, refusal: string): Function {
+  /**
+   * Compiles source text, only when the host opted in and only in its well-formed shape. `what`
+   * names it for the malformed case; `refusal` is the whole message when the host did not opt in.
+   */
+  private compile(payload: unknown, what: string, refusal: string): Function {
     if (!this.allowSource) throw new HostRefusedError(refusal);
     const wellFormed = wellFormedSource(payload);
-    if (!wellFormed) throw new HostRefusedError(`${refusal.split(':')[0]}: the function is not in the form callers send ({ source, name } strings)`);
+    if (!wellFormed) throw new HostRefusedError(`This host refuses ${what}: it is not in the form callers send ({ source, name } strings)`);
     return deserializeFunction(wellFormed);
   }
 
@@ -134,7 +145,7 @@ export class CodeGate {
   taskFunction(value: unknown): Callable {
     if (!isPortableFunction(value)) {
       throw new HostRefusedError(
-        `This host refuses a TaskWorker function that is ${value === null ? 'null' : typeof value === 'object' ? 'a plain object' : `a ${typeof value}`}: ` +
+        `This host refuses a TaskWorker function that is ${describe(value)}: ` +
           `send a function through TaskWorker's own handle (submit(fn) / init(fn)), or { module: import.meta.url, export: 'name' } for a function exported by a module the host was started with`,
       );
     }
@@ -153,6 +164,7 @@ export class CodeGate {
       const name = typeof fn.payload?.name === 'string' && fn.payload.name ? fn.payload.name : 'anonymous';
       return this.compile(
         fn.payload,
+        `the TaskWorker function ${name}`,
         `This host refuses TaskWorker functions sent as source text (${name}): pass { module: import.meta.url, export: 'name' } for a function exported by a module the host was started with, or start the host with --allow-source-functions if you trust every client of this Redis`,
       ) as Callable;
     }
@@ -188,6 +200,7 @@ export class CodeGate {
       const option = path.replace(/^options\.(retry\.)?/, '').split(/[.[]/)[0];
       return this.compile(
         payload,
+        `the function in option '${option}' (${name})`,
         `This host refuses functions sent as source text (option '${option}': function ${name}). ` +
           `Make it a static method of ${cls.name} (it then travels by name), use an error class or a built-in predicate (transientErrors, rateLimitErrors), ` +
           `or start the host with --allow-source-functions if you trust every client of this Redis`,
