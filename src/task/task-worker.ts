@@ -23,6 +23,7 @@ export interface ModuleFunctionRef {
 /** The worker class behind every TaskWorker handle. */
 export class TaskWorker extends Worker {
   static module = import.meta.url;
+  /** The bound function. A distributed host gates it right after construction (security.ts), hence not `#private`. */
   private readonly bound?: PortableFunction | ((...a: unknown[]) => unknown);
 
   constructor(fn?: PortableFunction | ((...a: unknown[]) => unknown)) {

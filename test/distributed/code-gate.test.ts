@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskWorker, Worker } from '../../src/index.js';
 import { CodeGate, HostRefusedError, encodeRuntimeOptions, isTaskWorkerClass, referableStatics } from '../../src/modes/distributed/security.js';
 import { toCallable } from '../../src/task/portable.js';
-import { MyTasks, Tasks, Vault, triple } from './fixtures/sec-workers.js';
+import { LabelledTasks, MyTasks, Tasks, Vault, triple } from './fixtures/sec-workers.js';
 import { DANGEROUS_NAMES, smuggling } from './fuzz-values.js';
 
 const g = globalThis as Record<string, unknown>;
@@ -100,6 +100,11 @@ describe('CodeGate (deny by default)', () => {
       expect(open.submit({ __concurryFn: 'module', module: 'file:///x.js', export: 'triple' }, 2)).toBe(6);
       expect(new Hosted({ __concurryFn: 'module', module: 'x', export: 'triple' }).submit(3)).toBe(9);
     }
+    // A subclass's own constructor arguments go through untouched; only what reaches TaskWorker's function slot is gated.
+    const Labelled = deny.taskWorkerClass(LabelledTasks) as unknown as new (label: string, fn?: unknown) => { name(): string; submit(...a: unknown[]): unknown };
+    expect(new Labelled('mine').name()).toBe('mine');
+    expect(new Labelled('mine', { __concurryFn: 'module', module: 'x', export: 'triple' }).submit(2)).toBe(6);
+    expect(() => new Labelled('mine', { payload: { source: SOURCE, name: 'smuggled' } })).toThrow(/refuses a TaskWorker function that is a plain object/);
     expect(g.__gateSmuggled).toBeUndefined();
   });
 

@@ -211,15 +211,19 @@ export class CodeGate {
 
   /**
    * The class the host builds for a TaskWorker class (concurry's own, or one a hosted module
-   * exports or extends): its constructor argument and `submit()`'s first argument go through
-   * this gate, so the base class only ever sees real functions.
+   * exports or extends): the function TaskWorker's constructor stored (`bound`) and `submit()`'s
+   * first argument go through this gate, so TaskWorker only ever calls real functions.
    */
   taskWorkerClass(base: new (...args: any[]) => object): new (...args: any[]) => object {
     const gate = this;
     const Base = base as new (fn?: unknown) => { submit(...args: unknown[]): unknown };
     class HostTaskWorker extends Base {
       constructor(...args: unknown[]) {
-        super(args[0] === undefined ? undefined : gate.taskFunction(args[0]));
+        // The arguments go as sent (a subclass may take others); what reached TaskWorker's function
+        // slot — the received constructor argument, for concurry's own — is gated before any call.
+        super(...args);
+        const slot = this as unknown as { bound?: unknown };
+        if (slot.bound !== undefined && typeof slot.bound !== 'function') slot.bound = gate.taskFunction(slot.bound);
       }
       override submit(...args: unknown[]): unknown {
         if (args.length > 0 && isPortableFunction(args[0])) args[0] = gate.taskFunction(args[0]);
