@@ -131,7 +131,8 @@ describe('distributed faults', () => {
     );
     if (typeof outcome !== 'number') {
       expect(outcome).toBeInstanceOf(WorkerCrashedError);
-      expect((outcome as Error).message).toMatch(/Redis lost the state of Counter/);
+      // Usually Redis's lost keys are noticed first; on a loaded machine the host's 1 s lease may run out first.
+      expect((outcome as Error).message).toMatch(/Redis lost the state of Counter|The host running Counter \(.*\) died or left/);
     }
     expect(await c.add(5).result({ timeout: 20_000 })).toBe(5);
     expect(await m.add(6).result({ timeout: 20_000 })).toBe(6);
