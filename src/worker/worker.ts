@@ -38,7 +38,7 @@ export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
   unwrapFutures?: boolean;
   /** Default `stop()` timeout, ms; default 30000. */
   stopTimeout?: number;
-  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet or a LimitPool). */
+  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet, a LimitPool or an AdaptiveLimit). */
   limits?: unknown;
   /** Injected clock (tests). In-process modes only. */
   clock?: Clock;

@@ -11,6 +11,7 @@ import {
   retrying,
   seededRandom,
   transientErrors,
+  type JitterStyle,
   type RetryEvent,
   type RetryingOptions,
 } from '../../src/index.js';
@@ -65,7 +66,7 @@ describe('backoffDelay', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('exponential', 'linear', 'fibonacci', 'constant', 'decorrelated' as const),
-        fc.constantFrom(0, 0.3, 1, 'full', 'equal', 'none' as const),
+        fc.constantFrom<number | JitterStyle>(0, 0.3, 1, 'full', 'equal', 'none'),
         fc.integer(),
         async (retryAlgorithm, retryJitter, seed) => {
           const options = { numRetries: 5, retryWait: 100, retryMaxWait: 3000, retryAlgorithm, retryJitter: retryAlgorithm === 'decorrelated' ? 1 : retryJitter };
