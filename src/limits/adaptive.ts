@@ -14,6 +14,9 @@ import { Aimd, type AdaptiveReason } from './aimd.js';
 import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
 import { parseWindow, type NamedWindow } from './window.js';
 
+/** A rate counts as used in full (and may grow) when this share of it was granted in the last window. */
+const SATURATED_SHARE = 0.8;
+
 /** The usage key an outcome's Retry-After travels under (see {@link adaptiveUsage}). */
 export const RETRY_AFTER_KEY = 'retryAfterMs';
 
@@ -33,9 +36,9 @@ export interface AdaptiveLimitOptions {
   ceiling: number;
   /** Factor applied on overload, in (0, 1); default 0.9. */
   decrease?: number;
-  /** Units added per window after a cut (doubling each window without one); default 2% of the value at the last cut, at least 1. */
+  /** Units added per window after a cut (doubling each window without one); default 1% of the value at the last cut, at least 1. */
   increase?: number;
-  /** Smoothed latency above this × its baseline counts as overload; default 3; `Infinity` turns it off. */
+  /** Smoothed latency above this × its baseline counts as overload; default 3 for a concurrency, `Infinity` (off) for a rate. */
   latencyTolerance?: number;
   /** Which errors mean "too much" in {@link AdaptiveLimit.run}; default `rateLimitErrors`. */
   isOverload?: (ctx: { error: unknown }) => boolean;
@@ -120,7 +123,10 @@ function checkOptions(options: AdaptiveLimitOptions) {
   const decrease = o.decrease === undefined ? 0.9 : checkNumber('AdaptiveLimit.decrease', o.decrease, Number.MIN_VALUE, 1);
   if (decrease === 1) throw configError('AdaptiveLimit.decrease', decrease, 'a number in (0, 1)');
   const increase = o.increase === undefined ? undefined : checkNumber('AdaptiveLimit.increase', o.increase, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER);
-  const latencyTolerance = o.latencyTolerance === undefined ? 3 : checkNumber('AdaptiveLimit.latencyTolerance', o.latencyTolerance, 1);
+  // Latency is the signal of a concurrency (Little's law: more in flight than the server serves
+  // only queues). Under a rate limit the provider answers over-limit calls with 429s at once, and
+  // latency tracks load that is not ours to cut, so it is off unless asked for.
+  const latencyTolerance = o.latencyTolerance === undefined ? (kind === 'concurrency' ? 3 : Infinity) : checkNumber('AdaptiveLimit.latencyTolerance', o.latencyTolerance, 1);
   if (o.isOverload !== undefined && typeof o.isOverload !== 'function') throw configError('AdaptiveLimit.isOverload', o.isOverload, 'a predicate ({ error }) => boolean');
   if (o.config !== undefined && (o.config === null || typeof o.config !== 'object')) throw configError('AdaptiveLimit.config', o.config, 'an object');
   if (kind === 'concurrency') {
@@ -185,6 +191,8 @@ export class AdaptiveLimit implements LimitsLike {
   private refused = 0;
   /** Rate: when the accepted calls of the last window were granted. */
   private readonly accepted?: WindowCount;
+  /** Rate: the grants of the last window. */
+  private readonly grantedInWindow?: WindowCount;
 
   constructor(options: AdaptiveLimitOptions) {
     const s = checkOptions(options);
@@ -197,7 +205,10 @@ export class AdaptiveLimit implements LimitsLike {
     this.isOverload = options.isOverload ?? rateLimitErrors;
     this.configValue = { ...(options.config ?? {}) };
     this.aimd = new Aimd(s, this.clock.now());
-    if (this.kind === 'rate') this.accepted = new WindowCount(this.window);
+    if (this.kind === 'rate') {
+      this.accepted = new WindowCount(this.window);
+      this.grantedInWindow = new WindowCount(this.window);
+    }
   }
 
   /** The value granted now: calls per window (rate) or calls at once (concurrency). */
@@ -353,6 +364,9 @@ export class AdaptiveLimit implements LimitsLike {
     } else {
       // Even spacing: value per window, no burst after a quiet spell.
       this.nextAt = Math.max(now, this.nextAt) + (n * this.window) / this.aimd.value;
+      this.grantedInWindow!.add(now);
+      // Tested only if it was used: most of a window's worth granted (TCP's cwnd validation).
+      saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value;
     }
     this.granted += n;
     const grant: Grant = { n, epoch: this.aimd.epoch, at: now, saturated };

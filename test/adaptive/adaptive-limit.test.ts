@@ -128,25 +128,25 @@ describe('AdaptiveLimit mechanics', () => {
 
   it('fires a change event on each change of the granted value, and stats() shows it', async () => {
     const clock = new FakeClock();
-    const limit = new AdaptiveLimit({ key: 'slots', kind: 'concurrency', initial: 2, ceiling: 4, clock });
+    const limit = new AdaptiveLimit({ key: 'slots', kind: 'concurrency', initial: 2, ceiling: 5, clock });
     const changes: AdaptiveChange[] = [];
     const off = limit.on('change', (c) => changes.push(c));
-    // Saturated successes grow it by one each in slow start.
-    for (let i = 0; i < 3; i++) {
+    // Saturated successes grow it by two each in slow start (up to the ceiling).
+    for (let i = 0; i < 2; i++) {
       const held = await Promise.all(Array.from({ length: limit.value }, () => limit.acquire()));
       for (const a of held) a.update({ slots: 1 }).release();
     }
-    expect(limit.value).toBe(4);
+    expect(limit.value).toBe(5);
     const held = await limit.acquire();
     held.update(adaptiveUsage('slots', Object.assign(new Error('slow down'), { status: 429 }))).release();
-    expect(limit.value).toBe(3);
+    expect(limit.value).toBe(4); // floor(5 × 0.9)
     expect(changes.map((c) => [c.from, c.to, c.reason])).toEqual([
-      [2, 3, 'increase'],
-      [3, 4, 'increase'],
-      [4, 3, 'overload'],
+      [2, 4, 'increase'],
+      [4, 5, 'increase'],
+      [5, 4, 'overload'],
     ]);
     expect(changes.at(-1)).toMatchObject({ key: 'slots', at: 0 });
-    expect(limit.stats()).toMatchObject({ slots: { value: 3, floor: 1, ceiling: 4, phase: 'additive', decreases: 1 } });
+    expect(limit.stats()).toMatchObject({ slots: { value: 4, floor: 1, ceiling: 5, phase: 'additive', decreases: 1 } });
     off();
   });
 
@@ -155,6 +155,17 @@ describe('AdaptiveLimit mechanics', () => {
     const limit = new AdaptiveLimit({ key: 'slots', kind: 'concurrency', initial: 10, ceiling: 100, clock });
     for (let i = 0; i < 50; i++) (await limit.acquire()).update({ slots: 1 }).release();
     expect(limit.value).toBe(10);
+  });
+
+  it('a rate grows only while it is used: 10 calls/s never raise a value of 100/s', async () => {
+    const clock = new FakeClock();
+    const limit = make(clock, { initial: 100 });
+    for (let i = 0; i < 100; i++) {
+      (await limit.acquire()).update({ requests: 1 }).release();
+      await clock.advance(100);
+    }
+    expect(limit.value).toBe(100);
+    expect(limit.stats()).toMatchObject({ requests: { increases: 0, granted: 100 } });
   });
 
   it('rising latency cuts it', async () => {
@@ -174,11 +185,11 @@ describe('AdaptiveLimit mechanics', () => {
 
   it('run() reports the outcome itself: success grows, a 429 cuts, other errors are no signal', async () => {
     const clock = new FakeClock();
-    const limit = new AdaptiveLimit({ key: 'slots', kind: 'concurrency', initial: 1, ceiling: 10, clock });
+    const limit = new AdaptiveLimit({ key: 'slots', kind: 'concurrency', initial: 1, ceiling: 10, decrease: 0.5, clock });
     await limit.run(undefined, () => 'ok');
-    expect(limit.value).toBe(2);
+    expect(limit.value).toBe(3);
     await expect(limit.run(undefined, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(limit.value).toBe(2);
+    expect(limit.value).toBe(3);
     await expect(limit.run(undefined, () => Promise.reject(Object.assign(new Error('429'), { status: 429 })))).rejects.toThrow('429');
     expect(limit.value).toBe(1);
   });

@@ -1,35 +1,11 @@
 /**
- * A provider with a sliding-window request limit on a fake clock (refused requests count against
- * it, as the demo's provider does), and clients that drive an AdaptiveLimit against it — the
- * llm-batch situation, reproducible in milliseconds of real time.
+ * Clients that drive an AdaptiveLimit against a simulated sliding-window provider on a fake clock —
+ * the llm-batch situation, reproducible in milliseconds of real time.
  */
 import { FakeClock, sleep, type AdaptiveLimit } from '../../src/index.js';
+import { SimProvider } from '../../benchmarks/lib/sim-provider.js';
 
-export class SimProvider {
-  private log: number[] = [];
-  accepted = 0;
-  refused = 0;
-
-  constructor(
-    public limit: number,
-    readonly window: number,
-  ) {}
-
-  /** A request arriving at `now`: accepted, or refused with the ms until a slot frees. */
-  request(now: number): { ok: true } | { ok: false; retryAfterMs: number } {
-    while (this.log.length > 0 && this.log[0]! <= now - this.window) this.log.shift();
-    const full = this.log.length >= this.limit;
-    this.log.push(now);
-    if (!full) {
-      this.accepted++;
-      return { ok: true };
-    }
-    this.refused++;
-    if (this.limit <= 0) return { ok: false, retryAfterMs: this.window };
-    const k = this.log.length - this.limit; // the entry whose expiry leaves room for one more
-    return { ok: false, retryAfterMs: Math.max(1, this.log[k]! + this.window - now) };
-  }
-}
+export { SimProvider };
 
 export interface SimOptions {
   clients?: number;
