@@ -3,8 +3,8 @@
  * an AdaptiveLimit (sampled over time for the chart), and the bound for a provider whose limits
  * change mid-batch.
  */
-import { AdaptiveLimit, gather, rateLimitErrors, transientErrors } from '../../src/index.js';
-import { AdaptiveLLM, validAnswer } from '../../examples/llm/client.js';
+import { AdaptiveLimit, gather } from '../../src/index.js';
+import { AdaptiveLLM, demoRetries } from '../../examples/llm/client.js';
 import { MODELS_PATH } from '../../examples/llm/protocol.js';
 import { startProvider, type ProviderOptions } from '../../examples/llm/provider.js';
 
@@ -69,11 +69,7 @@ export async function runUntoldConcurry(providerOptions: Required<Pick<ProviderO
     maxWorkers: 4,
     maxConcurrency: 16,
     limits: limit,
-    numRetries: 6,
-    retryOn: [transientErrors, rateLimitErrors],
-    retryWait: 50,
-    retryMaxWait: 2000,
-    retryUntil: validAnswer,
+    ...demoRetries,
   }).init(provider.url);
   let current = { rpm: providerOptions.rpm, tpm: providerOptions.tpm };
   const truth = () => (Math.min(current.rpm, current.tpm / perRequestTokens) * 1000) / providerOptions.minuteMs;

@@ -5,7 +5,7 @@
  * zod check used as `retryUntil`.
  */
 import { z } from 'zod';
-import { CallLimit, RateLimit, Worker, adaptiveUsage } from '../../src/index.js';
+import { CallLimit, RateLimit, Worker, adaptiveUsage, rateLimitErrors, transientErrors } from '../../src/index.js';
 import { COMPLETIONS_PATH, MODELS_PATH, DEFAULT_MAX_TOKENS, buildMessages, chargedTokens, type ChatRequest, type ChatResponse, type ErrorBody, type Usage } from './protocol.js';
 
 /** An HTTP error from the provider; `status`, `headers` and `retryAfterMs` drive the retry predicates and the wait. */
@@ -181,6 +181,15 @@ export async function validAnswer(out: Completion): Promise<true | string> {
   const result = schema.safeParse(data);
   return result.success || result.error.issues.map((issue) => `${issue.path.join('.') || 'output'}: ${issue.message}`).join('; ');
 }
+
+/** The demo's retries: 429s and transient errors up to 6 times, short backoff, outputs checked by `validAnswer`. */
+export const demoRetries = {
+  numRetries: 6,
+  retryOn: [transientErrors, rateLimitErrors],
+  retryWait: 50,
+  retryMaxWait: 2000,
+  retryUntil: validAnswer,
+};
 
 export interface ProviderLimits {
   rpm: number;
