@@ -198,8 +198,11 @@ export async function afterFailure(policy: RetryPolicy, env: RetryEnv, state: Re
     const pushback = retryAfterMs(outcome.error);
     if (pushback !== undefined && pushback > wait) wait = pushback;
   }
+  // An adaptive budget stretches waits while most calls fail (never past retryMaxWait, unless Retry-After asked for more).
+  const stretch = env.budget?.stretch?.();
+  if (stretch !== undefined && stretch > 1) wait = Math.max(wait, Math.min(wait * stretch, policy.maxWait));
   if (policy.timeout !== undefined && clock.now() - started + wait > policy.timeout) giveUp();
-  if (env.budget && !(await env.budget.tryRetry())) giveUp();
+  if (env.budget && !(await env.budget.tryRetry(ctx.attempt))) giveUp();
   state.previousWait = wait;
   env.emit?.({
     type: 'retry',

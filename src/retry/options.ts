@@ -5,6 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { configError, nearest, show } from '../config/validate.js';
 import { resolveJitter, type JitterStyle } from './jitter.js';
+import { checkAdaptiveRetry, type AdaptiveRetryOptions } from './adaptive.js';
 
 /** A value for every method, or a record with a required `'*'` default and per-method values. */
 export type PerMethod<T> = T | ({ '*': T } & Record<string, T>);
@@ -54,6 +55,8 @@ export interface RetryOptions {
 export interface RetryBudgetOptions {
   ratio: number;
   minPerSecond?: number;
+  /** Fewer retries and longer waits while the recent success rate is low (see docs/adaptive.md). */
+  adaptive?: AdaptiveRetryOptions;
 }
 
 /** Retry options of a worker: each may be per method. */
@@ -196,8 +199,9 @@ export function resolveRetryPolicies(options: WorkerRetryOptions, methodNames: r
 }
 
 export function checkBudget(budget: unknown): RetryBudgetOptions {
-  if (budget === null || typeof budget !== 'object') throw configError('retryBudget', budget, '{ ratio, minPerSecond? }');
-  const { ratio, minPerSecond } = budget as RetryBudgetOptions;
+  if (budget === null || typeof budget !== 'object') throw configError('retryBudget', budget, '{ ratio, minPerSecond?, adaptive? }');
+  const { ratio, minPerSecond, adaptive } = budget as RetryBudgetOptions;
+  if (adaptive !== undefined) checkAdaptiveRetry(adaptive);
   if (typeof ratio !== 'number' || !(ratio >= 0)) throw configError('retryBudget.ratio', ratio, 'a number >= 0');
   if (minPerSecond !== undefined && (typeof minPerSecond !== 'number' || !(minPerSecond >= 0))) {
     throw configError('retryBudget.minPerSecond', minPerSecond, 'a number >= 0');
