@@ -193,6 +193,7 @@ export class AdaptiveLimit implements LimitsLike {
   private readonly accepted?: WindowCount;
   /** Rate: the grants of the last window. */
   private readonly grantedInWindow?: WindowCount;
+  private firstGrantAt?: number;
 
   constructor(options: AdaptiveLimitOptions) {
     const s = checkOptions(options);
@@ -365,8 +366,11 @@ export class AdaptiveLimit implements LimitsLike {
       // Even spacing: value per window, no burst after a quiet spell.
       this.nextAt = Math.max(now, this.nextAt) + (n * this.window) / this.aimd.value;
       this.grantedInWindow!.add(now);
-      // Tested only if it was used: most of a window's worth granted (TCP's cwnd validation).
-      saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value;
+      // Tested only if it was used: most of a window's worth granted (TCP's cwnd validation) —
+      // pro rata in the first window, which has not had a whole window to fill.
+      this.firstGrantAt ??= now;
+      const covered = Math.min(1, Math.max(now - this.firstGrantAt, 1) / this.window);
+      saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
     }
     this.granted += n;
     const grant: Grant = { n, epoch: this.aimd.epoch, at: now, saturated };
