@@ -367,9 +367,9 @@ export class AdaptiveLimit implements LimitsLike {
       this.nextAt = Math.max(now, this.nextAt) + (n * this.window) / this.aimd.value;
       this.grantedInWindow!.add(now);
       // Tested only if it was used: most of a window's worth granted (TCP's cwnd validation) —
-      // pro rata in the first window, which has not had a whole window to fill.
+      // pro rata in the first window, which has not had a whole window to fill (at least a tenth of it).
       this.firstGrantAt ??= now;
-      const covered = Math.min(1, Math.max(now - this.firstGrantAt, 1) / this.window);
+      const covered = Math.min(1, Math.max(now - this.firstGrantAt, this.window / 10) / this.window);
       saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
     }
     this.granted += n;
