@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linesSvg } from './plot-lines.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
@@ -67,10 +68,15 @@ export function plotAll(): string[] {
   const written: string[] = [];
   for (const file of readdirSync(resultsDir).filter((f) => f.endsWith('.json'))) {
     const result = JSON.parse(readFileSync(join(resultsDir, file), 'utf8'));
-    const chart = barsOf(result);
-    if (!chart) continue;
     const m = result.machine ?? {};
     const footer = `node ${m.node ?? '?'} · ${m.cpus ?? '?'} CPUs · ${m.cpuModel ?? '?'} · ${result.date ?? ''}`;
+    if (result.timelines?.series) {
+      const out = join(chartsDir, file.replace(/\.json$/, '-adaptive.svg'));
+      writeFileSync(out, linesSvg(result.timelines.title, result.timelines.series, footer));
+      written.push(out);
+    }
+    const chart = barsOf(result);
+    if (!chart) continue;
     const out = join(chartsDir, file.replace(/\.json$/, '.svg'));
     writeFileSync(out, svg(chart.title, chart.bars, chart.unit, footer));
     written.push(out);

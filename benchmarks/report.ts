@@ -24,7 +24,7 @@ const ABOUT: Record<string, string> = {
   limits: 'Acquire+release throughput (in-process, uncontended and pipelined, and shared by 2 thread workers) vs bottleneck and p-queue; accuracy of each rate algorithm under 10⁶ adversarial arrivals on manual time.',
   'map-scale': '`TaskWorker.map` over 1M tiny items: throughput and peak RSS.',
   'llm-batch':
-    'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client.',
+    'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client; then 10 000 calls by clients told nothing about the limits (concurry with an AdaptiveLimit, p-queue + p-retry with a concurrency only), and a run where the provider halves its limits mid-batch. Every row 3 times, median and spread.',
   distributed: 'Two host processes on this machine vs plain BullMQ Queue/Worker doing the same tiny job on the same Redis.',
   'soak-distributed':
     "The distributed fault soak: 4 instances on 2 host processes, hosts SIGKILLed every 2 500 calls and Redis restarted (all keys lost) twice, 10% injected errors, delivery 'at-most-once'; executions counted from the workers' own logs.",

@@ -8,14 +8,8 @@
  * output with zod and feeding the reason back into the next prompt.
  */
 import { parseArgs } from 'node:util';
-import {
-  gather,
-  isMainModule,
-  rateLimitErrors,
-  transientErrors,
-  type Mode,
-} from '../src/index.js';
-import { LLM, limitsFor, validAnswer, type Completion } from './llm/client.js';
+import { gather, isMainModule, type Mode } from '../src/index.js';
+import { LLM, demoRetries, limitsFor, type Completion } from './llm/client.js';
 import { makeTasks } from './llm/protocol.js';
 import { startProvider, type ProviderStats } from './llm/provider.js';
 
@@ -176,11 +170,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     limits: o.unlimited
       ? limitsFor({ rpm: o.rpm * 1000, tpm: o.tpm * 1000, minuteMs: o.minuteMs, marginMs: 0, pace: 1 })
       : limitsFor({ rpm: o.rpm, tpm: o.tpm, minuteMs: o.minuteMs, marginMs: o.marginMs }),
-    numRetries: 6,
-    retryOn: [transientErrors, rateLimitErrors],
-    retryWait: 50,
-    retryMaxWait: 2000,
-    retryUntil: validAnswer,
+    ...demoRetries,
   }).init(provider.url);
   const retries = { total: 0, rateLimited: 0, serverError: 0, validation: 0, other: 0 };
   llm.on('retry', (e) => {

@@ -32,6 +32,7 @@ export type { ResilienceOptions, TimeoutOption, HedgeOptions, FallbackOption, Fa
 export type { CircuitBreakerOptions, CircuitSnapshot, CircuitState } from './resilience/circuit-breaker.js';
 export type { CircuitView, GuardStats } from './resilience/guard.js';
 export type { ChaosOptions } from './resilience/chaos.js';
+export type { LastGoodOptions, LastGoodStats } from './resilience/last-good.js';
 export type { LatencySummary } from './resilience/latency.js';
 export { eventChannel } from './resilience/diagnostics.js';
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';

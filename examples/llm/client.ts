@@ -5,7 +5,7 @@
  * zod check used as `retryUntil`.
  */
 import { z } from 'zod';
-import { CallLimit, RateLimit, Worker } from '../../src/index.js';
+import { CallLimit, RateLimit, Worker, adaptiveUsage, rateLimitErrors, transientErrors } from '../../src/index.js';
 import { COMPLETIONS_PATH, MODELS_PATH, DEFAULT_MAX_TOKENS, buildMessages, chargedTokens, type ChatRequest, type ChatResponse, type ErrorBody, type Usage } from './protocol.js';
 
 /** An HTTP error from the provider; `status`, `headers` and `retryAfterMs` drive the retry predicates and the wait. */
@@ -92,17 +92,41 @@ export class LLM extends Worker {
     const estimate = chargedTokens(body);
     const acq = await this.limits.acquire({ requests: 1, tokens: estimate });
     let used = estimate;
+    let error: unknown;
     try {
       const out = await requestCompletion(this.baseUrl, body, AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs ?? 10_000)]));
       used = out.usage.total_tokens;
       return { text: out.choices[0]?.message.content ?? '', usage: out.usage, attempt, feedback: validationErrors.length };
+    } catch (e) {
+      error = e;
+      throw e;
     } finally {
-      // Report real usage before releasing: a RateLimit insists on it. With the default
-      // sliding-window algorithm nothing is refunded (the provider keeps its charge too); with
-      // token-bucket or GCRA the unused completion budget would flow back.
-      acq.update({ requests: 1, tokens: used });
+      acq.update((this.constructor as typeof LLM).usage(used, error));
       acq.release();
     }
+  }
+
+  /**
+   * What to report to the limits before releasing: real usage, which a RateLimit insists on. With
+   * the default sliding-window algorithm nothing is refunded (the provider keeps its charge too);
+   * with token-bucket or GCRA the unused completion budget would flow back. Static: an instance
+   * method would be a worker method, called through the runtime (with its retries and validator).
+   */
+  static usage(tokens: number, _error: unknown): Record<string, number> {
+    return { requests: 1, tokens };
+  }
+}
+
+/**
+ * The client that is told nothing about the provider's limits: its pool's `limits` is an
+ * AdaptiveLimit on 'requests', and each request reports how the provider answered instead of
+ * what it used.
+ */
+export class AdaptiveLLM extends LLM {
+  static override module = import.meta.url;
+
+  static override usage(_tokens: number, error: unknown): Record<string, number> {
+    return adaptiveUsage('requests', error);
   }
 }
 
@@ -157,6 +181,15 @@ export async function validAnswer(out: Completion): Promise<true | string> {
   const result = schema.safeParse(data);
   return result.success || result.error.issues.map((issue) => `${issue.path.join('.') || 'output'}: ${issue.message}`).join('; ');
 }
+
+/** The demo's retries: 429s and transient errors up to 6 times, short backoff, outputs checked by `validAnswer`. */
+export const demoRetries = {
+  numRetries: 6,
+  retryOn: [transientErrors, rateLimitErrors],
+  retryWait: 50,
+  retryMaxWait: 2000,
+  retryUntil: validAnswer,
+};
 
 export interface ProviderLimits {
   rpm: number;

@@ -98,6 +98,8 @@ export interface Provider {
    * charged tokens ÷ tpm, whichever is longer, in ms.
    */
   boundMs(): number;
+  /** Changes the limits from now on (a provider that halves a tier's limit mid-batch); boundMs() assumes they stay. */
+  setLimits(limits: { rpm?: number; tpm?: number }): void;
   /** Stops listening, drops open connections and pending answers. */
   close(): Promise<void>;
 }
@@ -252,6 +254,10 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Prov
     options: Object.freeze({ ...o }),
     stats: () => ({ ...stats, rateLimitedBy: { ...stats.rateLimitedBy } }),
     boundMs: () => Math.max(stats.accepted / o.rpm, stats.tokensCharged / o.tpm) * o.minuteMs,
+    setLimits: ({ rpm, tpm }) => {
+      if (rpm !== undefined) requestWindow.capacity = o.rpm = rpm;
+      if (tpm !== undefined) tokenWindow.capacity = o.tpm = tpm;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
@@ -318,7 +324,7 @@ class SlidingLog {
   private sum = 0;
 
   constructor(
-    private readonly capacity: number,
+    public capacity: number,
     private readonly window: number,
   ) {}
 

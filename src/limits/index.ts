@@ -4,3 +4,5 @@ export { LimitPool, type LimitPoolOptions } from './limit-pool.js';
 export { Acquisition, LimitUsageError, type ReleaseOptions } from './acquisition.js';
 export { RATE_ALGORITHMS, createAlgorithm, type RateAlgorithmName, type RateAlgorithm } from './algorithms.js';
 export { NAMED_WINDOWS, type NamedWindow } from './window.js';
+export { AdaptiveLimit, adaptiveUsage, type AdaptiveLimitOptions, type AdaptiveChange } from './adaptive.js';
+export type { AdaptiveReason } from './aimd.js';

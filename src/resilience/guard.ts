@@ -14,6 +14,7 @@ import { summarizeError, type RuntimeEvent } from '../runtime/events.js';
 import { CircuitBreakers, type CircuitBreaker, type CircuitSnapshot, type CircuitState } from './circuit-breaker.js';
 import { DeadlineQueue } from './deadlines.js';
 import { resolveTimeouts, type FallbackOption, type ResilienceOptions } from './options.js';
+import { LastGoodCache } from './last-good.js';
 
 /** The future side of a guarded call (a handle's CallFuture). */
 export interface GuardTarget extends Settler {
@@ -29,6 +30,8 @@ export interface GuardStats {
   hedges: number;
   hedgeWins: number;
   fallbacks: number;
+  /** Failed calls answered with the last good result (`lastGood`); not counted in `fallbacks`. */
+  staleFallbacks: number;
 }
 
 /** What `handle.circuit` exposes. */
@@ -114,6 +117,7 @@ export class CallGuard {
   private readonly maxHedges: number;
   private readonly hedged: ReadonlySet<string>;
   private readonly fallback?: { option: FallbackOption };
+  private readonly lastGood?: LastGoodCache;
   private readonly grace: number;
   private readonly graceTimers = new Set<unknown>();
 
@@ -131,6 +135,7 @@ export class CallGuard {
     this.maxHedges = o.hedge?.maxHedges ?? 1;
     this.hedged = new Set(o.hedge?.methods ?? []);
     if ('fallback' in o && o.fallback !== undefined) this.fallback = { option: o.fallback };
+    if (o.lastGood !== undefined) this.lastGood = new LastGoodCache(o.lastGood, init.clock);
     this.grace = o.timeoutGrace ?? DEFAULT_GRACE_MS;
   }
 
@@ -201,6 +206,7 @@ export class CallGuard {
     this.finish(gc);
     this.abortOtherLegs(gc, legIndex);
     gc.breaker?.record(undefined, false, gc.probe);
+    this.lastGood?.record(gc.call.method, gc.call.args, value);
     if (legIndex > 0) {
       gc.stats.hedgeWins++;
       this.init.emit({ type: 'hedge-win', methodName: gc.call.method, hedge: legIndex });
@@ -218,16 +224,21 @@ export class CallGuard {
   private fail(gc: GuardedCall, error: unknown, record: boolean): void {
     this.finish(gc);
     if (record) gc.breaker?.record(error, true, gc.probe);
-    if (!this.fallback || error instanceof CancelledError || error instanceof WorkerStoppedError || gc.target.done) {
+    if ((!this.fallback && !this.lastGood) || error instanceof CancelledError || error instanceof WorkerStoppedError || gc.target.done) {
       gc.target.reject(error);
       return;
     }
-    const option = this.fallback.option;
+    const option = this.fallback?.option;
+    if (typeof option !== 'function') {
+      // The last good result beats a fixed default; without either the error stands.
+      if (this.serveLastGood(gc, error)) return;
+      if (!this.fallback) return gc.target.reject(error);
+    }
     let value: unknown;
     try {
       value = typeof option === 'function' ? option(error, { methodName: gc.call.method, args: gc.call.args }) : option;
     } catch (fallbackError) {
-      gc.target.reject(fallbackError);
+      if (!this.serveLastGood(gc, fallbackError)) gc.target.reject(fallbackError);
       return;
     }
     gc.stats.fallbacks++;
@@ -235,12 +246,25 @@ export class CallGuard {
     if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
       (value as PromiseLike<unknown>).then(
         (v) => gc.target.resolveWithFallback(v),
-        (e) => gc.target.reject(e),
+        (e) => {
+          if (!this.serveLastGood(gc, e)) gc.target.reject(e);
+        },
       );
     } else {
       gc.target.resolveWithFallback(value);
     }
   }
+
+  /** Settles the call with the last good result for its key, if fresh (marked stale in stats and the event). */
+  private serveLastGood(gc: GuardedCall, error: unknown): boolean {
+    const hit = this.lastGood?.lookup(gc.call.method, gc.call.args);
+    if (!hit) return false;
+    gc.stats.staleFallbacks++;
+    this.init.emit({ type: 'fallback', methodName: gc.call.method, error: summarizeError(error), stale: true, ageMs: hit.ageMs });
+    gc.target.resolveWithFallback(hit.value);
+    return true;
+  }
+
 
   private finish(gc: GuardedCall): void {
     if (gc.settled) return;

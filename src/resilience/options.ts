@@ -8,6 +8,8 @@ import { checkInteger, checkNumber, configError, rejectUnknownKeys } from '../co
 import { ConfigError } from '../errors.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { ChaosOptions } from './chaos.js';
+import type { LastGoodOptions } from './last-good.js';
+import './last-good.js'; // registers the lastGood option
 
 /** A per-call timeout in ms, for every method or per method (with a required `'*'`). */
 export type TimeoutOption = number | ({ '*': number | null } & Record<string, number | null>);
@@ -56,9 +58,14 @@ export interface ResilienceOptions {
   fallback?: FallbackOption;
   /** Fault injection for tests: seeded errors, latency and invalid outputs inside the worker. */
   chaos?: ChaosOptions;
+  /**
+   * When a call and any fallback function failed: the last successful result for the same key,
+   * if younger than `ttl` ms (marked stale: `fallback` event with `stale: true`, `staleFallbacks`).
+   */
+  lastGood?: LastGoodOptions;
 }
 
-export const RESILIENCE_OPTION_NAMES = ['timeout', 'timeoutGrace', 'circuitBreaker', 'hedge', 'fallback', 'chaos'] as const;
+export const RESILIENCE_OPTION_NAMES = ['timeout', 'timeoutGrace', 'circuitBreaker', 'hedge', 'fallback', 'chaos', 'lastGood'] as const;
 
 function checkTimeout(value: unknown): unknown {
   if (typeof value === 'number') return checkNumber('timeout', value, Number.MIN_VALUE);

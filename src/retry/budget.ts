@@ -4,13 +4,16 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { checkBudget, type RetryBudgetOptions } from './options.js';
+import { SuccessWindow } from './adaptive.js';
 
 /** What the engine needs from a budget; remote workers reach the caller's budget through it. */
 export interface RetryBudgetClient {
   /** A call started: deposits `ratio` tokens. */
   recordCall(): void;
-  /** A retry wants to happen: withdraws one token, or says no. */
-  tryRetry(): boolean | Promise<boolean>;
+  /** Retry number `retry` (1 = the first) wants to happen: withdraws one token, or says no. */
+  tryRetry(retry?: number): boolean | Promise<boolean>;
+  /** How many times the policy's wait to sleep before the retry (an adaptive budget; absent = 1). */
+  stretch?(): number;
 }
 
 export class RetryBudget implements RetryBudgetClient {
@@ -24,8 +27,12 @@ export class RetryBudget implements RetryBudgetClient {
   /** Retries allowed so far. */
   allowed = 0;
 
+  /** With `adaptive`: the recent success rate, which scales retries and waits. */
+  private readonly health?: SuccessWindow;
+
   constructor(options: RetryBudgetOptions, private readonly clock: Clock = systemClock) {
     checkBudget(options);
+    if (options.adaptive) this.health = new SuccessWindow(options.adaptive, clock);
     this.ratio = options.ratio;
     this.minPerSecond = options.minPerSecond ?? 10;
     // Enough headroom for a burst of ten seconds' floor, or a hundred calls' worth of ratio.
@@ -37,22 +44,33 @@ export class RetryBudget implements RetryBudgetClient {
   recordCall(): void {
     this.refill();
     this.tokens = Math.min(this.cap, this.tokens + this.ratio);
+    this.health?.attempt();
   }
 
-  tryRetry(): boolean {
+  tryRetry(retry?: number): boolean {
     this.refill();
-    if (this.tokens >= 1) {
+    this.health?.failure();
+    const cap = this.health?.maxRetries();
+    if (this.tokens >= 1 && !(cap !== undefined && retry !== undefined && retry > cap)) {
       this.tokens -= 1;
       this.allowed++;
+      this.health?.attempt();
       return true;
     }
     this.denied++;
     return false;
   }
 
-  stats(): { tokens: number; allowed: number; denied: number } {
+  stretch(): number {
+    return this.health?.stretch() ?? 1;
+  }
+
+  /** Tokens, allowed and denied retries; with `adaptive` also the success rate, current max retries (Infinity = as configured) and wait stretch. */
+  stats(): { tokens: number; allowed: number; denied: number; successRate?: number; maxRetries?: number; stretch?: number } {
     this.refill();
-    return { tokens: this.tokens, allowed: this.allowed, denied: this.denied };
+    const base = { tokens: this.tokens, allowed: this.allowed, denied: this.denied };
+    const h = this.health;
+    return h ? { ...base, successRate: h.successRate(), maxRetries: h.maxRetries(), stretch: h.stretch() } : base;
   }
 
   private refill(): void {

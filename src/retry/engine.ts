@@ -28,10 +28,11 @@ export interface RetryEnv {
   afterAttempt?: (ctx: RetryContext) => void | Promise<void>;
 }
 
-type Outcome = { kind: 'error'; error: unknown } | { kind: 'invalid'; result: unknown; reason: string };
+/** How an attempt failed. */
+export type Outcome = { kind: 'error'; error: unknown } | { kind: 'invalid'; result: unknown; reason: string };
 
-/** The context of one call's attempts. Its signal is created only if someone reads it. */
-class AttemptContext implements RetryContext {
+/** @internal The context of one call's attempts. Its signal is created only if someone reads it. */
+export class AttemptContext implements RetryContext {
   attempt = 1;
   elapsedMs = 0;
   error?: unknown;
@@ -68,7 +69,7 @@ function shouldRetry(policy: RetryPolicy, ctx: RetryContext): boolean {
   return false;
 }
 
-async function validate(policy: RetryPolicy, result: unknown, ctx: RetryContext): Promise<string | undefined> {
+export async function validate(policy: RetryPolicy, result: unknown, ctx: RetryContext): Promise<string | undefined> {
   for (let i = 0; i < policy.validators.length; i++) {
     const v = policy.validators[i]!;
     try {
@@ -115,10 +116,7 @@ async function loop<R>(
   ctx: RetryContext,
   firstOutcome: Outcome | undefined,
 ): Promise<R> {
-  const random = env.random ?? Math.random;
-  const maxAttempts = policy.numRetries + 1;
-  const invalidResults: unknown[] = [];
-  let previousWait: number | undefined;
+  const state = newRetryState(ctx, clock, started, env.random);
   let outcome = firstOutcome;
   for (;;) {
     if (outcome === undefined) {
@@ -138,55 +136,81 @@ async function loop<R>(
         outcome = { kind: 'error', error };
       }
     }
-    // The attempt failed: decide whether another one happens.
-    ctx.elapsedMs = clock.now() - started;
-    let retryable: boolean;
-    if (outcome.kind === 'invalid') {
-      invalidResults.push(outcome.result);
-      ctx.validationErrors.push(outcome.reason);
-      env.emit?.({ type: 'validation-failed', methodName: env.methodName, attempt: ctx.attempt, reason: outcome.reason });
-      retryable = true;
-    } else {
-      ctx.error = outcome.error;
-      retryable = shouldRetry(policy, ctx);
-    }
-    await env.afterAttempt?.(ctx);
-    const giveUp = (): never => {
-      const final = outcome!;
-      if (final.kind === 'error') {
-        if (ctx.attempt > 1 || retryable) {
-          env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(final.error) });
-        }
-        throw final.error;
-      }
-      const err = new RetryValidationError({
-        attempts: ctx.attempt,
-        allResults: invalidResults,
-        validationErrors: [...ctx.validationErrors],
-        methodName: env.methodName,
-      });
-      env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(err) });
-      throw err;
-    };
-    if (ctx.signal?.aborted) throw ctx.signal.reason;
-    if (!retryable || ctx.attempt >= maxAttempts) giveUp();
-    let wait = computeWait(policy, ctx.attempt, random, previousWait);
-    if (outcome.kind === 'error') {
-      const pushback = retryAfterMs(outcome.error);
-      if (pushback !== undefined && pushback > wait) wait = pushback;
-    }
-    if (policy.timeout !== undefined && clock.now() - started + wait > policy.timeout) giveUp();
-    if (env.budget && !(await env.budget.tryRetry())) giveUp();
-    previousWait = wait;
-    env.emit?.({
-      type: 'retry',
-      methodName: env.methodName,
-      attempt: ctx.attempt,
-      delayMs: wait,
-      error: outcome.kind === 'error' ? summarizeError(outcome.error) : { name: 'ValidationFailed', message: outcome.reason },
-    });
-    await sleep(wait, clock, ctx.signal);
-    ctx.attempt++;
+    await afterFailure(policy, env, state, outcome);
     outcome = undefined;
   }
+}
+
+/** What one call's attempts share between failures. */
+export interface RetryState {
+  readonly ctx: RetryContext;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly started: number;
+  readonly invalidResults: unknown[];
+  previousWait: number | undefined;
+}
+
+/** @internal The state of a call whose first attempt starts now (the manual loop builds one too). */
+export function newRetryState(ctx: RetryContext, clock: Clock, started: number, random: RandomSource = Math.random): RetryState {
+  return { ctx, clock, random, started, invalidResults: [], previousWait: undefined };
+}
+
+/**
+ * @internal After a failed attempt: throws when the policy says stop (the error unchanged, or
+ * RetryValidationError), else emits 'retry', sleeps the backoff (or Retry-After) and moves
+ * `ctx.attempt` on. The one decision path of the engine and of `retrying()`.
+ */
+export async function afterFailure(policy: RetryPolicy, env: RetryEnv, state: RetryState, outcome: Outcome): Promise<void> {
+  const { ctx, clock, started } = state;
+  ctx.elapsedMs = clock.now() - started;
+  let retryable: boolean;
+  if (outcome.kind === 'invalid') {
+    state.invalidResults.push(outcome.result);
+    ctx.validationErrors.push(outcome.reason);
+    env.emit?.({ type: 'validation-failed', methodName: env.methodName, attempt: ctx.attempt, reason: outcome.reason });
+    retryable = true;
+  } else {
+    ctx.error = outcome.error;
+    retryable = shouldRetry(policy, ctx);
+  }
+  await env.afterAttempt?.(ctx);
+  const giveUp = (): never => {
+    if (outcome.kind === 'error') {
+      if (ctx.attempt > 1 || retryable) {
+        env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(outcome.error) });
+      }
+      throw outcome.error;
+    }
+    const err = new RetryValidationError({
+      attempts: ctx.attempt,
+      allResults: state.invalidResults,
+      validationErrors: [...ctx.validationErrors],
+      methodName: env.methodName,
+    });
+    env.emit?.({ type: 'retry-exhausted', methodName: env.methodName, attempts: ctx.attempt, error: summarizeError(err) });
+    throw err;
+  };
+  if (ctx.signal?.aborted) throw ctx.signal.reason;
+  if (!retryable || ctx.attempt >= policy.numRetries + 1) giveUp();
+  let wait = computeWait(policy, ctx.attempt, state.random, state.previousWait);
+  if (outcome.kind === 'error') {
+    const pushback = retryAfterMs(outcome.error);
+    if (pushback !== undefined && pushback > wait) wait = pushback;
+  }
+  // An adaptive budget stretches waits while most calls fail (never past retryMaxWait, unless Retry-After asked for more).
+  const stretch = env.budget?.stretch?.();
+  if (stretch !== undefined && stretch > 1) wait = Math.max(wait, Math.min(wait * stretch, policy.maxWait));
+  if (policy.timeout !== undefined && clock.now() - started + wait > policy.timeout) giveUp();
+  if (env.budget && !(await env.budget.tryRetry(ctx.attempt))) giveUp();
+  state.previousWait = wait;
+  env.emit?.({
+    type: 'retry',
+    methodName: env.methodName,
+    attempt: ctx.attempt,
+    delayMs: wait,
+    error: outcome.kind === 'error' ? summarizeError(outcome.error) : { name: 'ValidationFailed', message: outcome.reason },
+  });
+  await sleep(wait, clock, ctx.signal);
+  ctx.attempt++;
 }

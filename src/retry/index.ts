@@ -19,3 +19,5 @@ export { executeWithRetry, type RetryEnv, type RetryEvent } from './engine.js';
 export { RetryBudget, type RetryBudgetClient } from './budget.js';
 export { transientErrors, rateLimitErrors, retryAfterMs, statusOf } from './predicates.js';
 export { retry, type StandaloneRetryOptions } from './standalone.js';
+export { retrying, backoffDelay, type RetryingOptions, type RetryAttempt, type BackoffDelayOptions } from './manual.js';
+export { JITTER_STYLES, type JitterStyle } from './jitter.js';

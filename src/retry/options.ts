@@ -4,6 +4,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { configError, nearest, show } from '../config/validate.js';
+import { resolveJitter, type JitterStyle } from './jitter.js';
+import { checkAdaptiveRetry, type AdaptiveRetryOptions } from './adaptive.js';
 
 /** A value for every method, or a record with a required `'*'` default and per-method values. */
 export type PerMethod<T> = T | ({ '*': T } & Record<string, T>);
@@ -43,7 +45,8 @@ export interface RetryOptions {
   retryAlgorithm?: RetryAlgorithm;
   retryWait?: number;
   retryMaxWait?: number;
-  retryJitter?: number;
+  /** Fraction of the wait randomized (0–1), or a named style: 'full' (1), 'equal' (0.5), 'none' (0), 'decorrelated' (the decorrelated algorithm). */
+  retryJitter?: number | JitterStyle;
   retryUntil?: Validator | Validator[];
   retryTimeout?: number;
 }
@@ -52,6 +55,8 @@ export interface RetryOptions {
 export interface RetryBudgetOptions {
   ratio: number;
   minPerSecond?: number;
+  /** Fewer retries and longer waits while the recent success rate is low (see docs/adaptive.md). */
+  adaptive?: AdaptiveRetryOptions;
 }
 
 /** Retry options of a worker: each may be per method. */
@@ -61,7 +66,7 @@ export interface WorkerRetryOptions {
   retryAlgorithm?: PerMethod<RetryAlgorithm>;
   retryWait?: PerMethod<number>;
   retryMaxWait?: PerMethod<number>;
-  retryJitter?: PerMethod<number>;
+  retryJitter?: PerMethod<number | JitterStyle>;
   retryUntil?: PerMethod<Validator | Validator[]>;
   retryTimeout?: PerMethod<number>;
   retryBudget?: RetryBudgetOptions;
@@ -134,14 +139,13 @@ function toValidators(option: string, value: unknown): Validator[] {
 
 function buildPolicy(pick: (key: (typeof PER_METHOD_KEYS)[number]) => unknown): RetryPolicy {
   const numRetries = checkNonNegInt('numRetries', pick('numRetries') ?? RETRY_DEFAULTS.numRetries);
-  const algorithm = (pick('retryAlgorithm') ?? RETRY_DEFAULTS.retryAlgorithm) as RetryAlgorithm;
-  if (!RETRY_ALGORITHMS.includes(algorithm)) {
-    throw configError('retryAlgorithm', algorithm, `one of ${RETRY_ALGORITHMS.map((a) => `'${a}'`).join(', ')}`);
+  const givenAlgorithm = (pick('retryAlgorithm') ?? RETRY_DEFAULTS.retryAlgorithm) as RetryAlgorithm;
+  if (!RETRY_ALGORITHMS.includes(givenAlgorithm)) {
+    throw configError('retryAlgorithm', givenAlgorithm, `one of ${RETRY_ALGORITHMS.map((a) => `'${a}'`).join(', ')}`);
   }
   const wait = checkMs('retryWait', pick('retryWait') ?? RETRY_DEFAULTS.retryWait);
   const maxWait = checkMs('retryMaxWait', pick('retryMaxWait') ?? RETRY_DEFAULTS.retryMaxWait);
-  const jitter = pick('retryJitter') ?? RETRY_DEFAULTS.retryJitter;
-  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw configError('retryJitter', jitter, 'a number from 0 to 1');
+  const { jitter, algorithm } = resolveJitter(pick('retryJitter') ?? RETRY_DEFAULTS.retryJitter, givenAlgorithm, pick('retryAlgorithm') !== undefined);
   const timeoutRaw = pick('retryTimeout');
   const timeout = timeoutRaw === undefined ? undefined : checkMs('retryTimeout', timeoutRaw, false);
   const retryOn = pick('retryOn') === undefined ? undefined : toPredicates('retryOn', pick('retryOn'));
@@ -195,8 +199,9 @@ export function resolveRetryPolicies(options: WorkerRetryOptions, methodNames: r
 }
 
 export function checkBudget(budget: unknown): RetryBudgetOptions {
-  if (budget === null || typeof budget !== 'object') throw configError('retryBudget', budget, '{ ratio, minPerSecond? }');
-  const { ratio, minPerSecond } = budget as RetryBudgetOptions;
+  if (budget === null || typeof budget !== 'object') throw configError('retryBudget', budget, '{ ratio, minPerSecond?, adaptive? }');
+  const { ratio, minPerSecond, adaptive } = budget as RetryBudgetOptions;
+  if (adaptive !== undefined) checkAdaptiveRetry(adaptive);
   if (typeof ratio !== 'number' || !(ratio >= 0)) throw configError('retryBudget.ratio', ratio, 'a number >= 0');
   if (minPerSecond !== undefined && (typeof minPerSecond !== 'number' || !(minPerSecond >= 0))) {
     throw configError('retryBudget.minPerSecond', minPerSecond, 'a number >= 0');

@@ -23,7 +23,7 @@ export type RuntimeEvent =
   | { type: 'worker-terminated'; methodName: string; reason: string }
   | { type: 'hedge'; methodName: string; hedge: number }
   | { type: 'hedge-win'; methodName: string; hedge: number }
-  | { type: 'fallback'; methodName: string; error: ErrorSummary }
+  | { type: 'fallback'; methodName: string; error: ErrorSummary; stale?: true; ageMs?: number }
   | { type: 'crash'; workerIndex: number; error: ErrorSummary }
   | { type: 'limit-wait'; keys: string[]; waitedMs: number };
 

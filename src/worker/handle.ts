@@ -302,6 +302,7 @@ function emptyStats(): MethodCounters {
     hedges: 0,
     hedgeWins: 0,
     fallbacks: 0,
+    staleFallbacks: 0,
     latency: new LatencyRecorder(),
   };
 }

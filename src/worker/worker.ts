@@ -38,7 +38,7 @@ export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
   unwrapFutures?: boolean;
   /** Default `stop()` timeout, ms; default 30000. */
   stopTimeout?: number;
-  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet or a LimitPool). */
+  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet, a LimitPool or an AdaptiveLimit). */
   limits?: unknown;
   /** Injected clock (tests). In-process modes only. */
   clock?: Clock;
@@ -209,7 +209,7 @@ export class WorkerBuilder<C extends WorkerClass> {
 }
 
 /** Options served by the caller-side resilience layer; without them calls skip it entirely. */
-const GUARD_OPTIONS = ['timeout', 'circuitBreaker', 'hedge', 'fallback'] as const;
+const GUARD_OPTIONS = ['timeout', 'circuitBreaker', 'hedge', 'fallback', 'lastGood'] as const;
 
 /** Default calls in flight per process worker (IPC buffers grow otherwise); unbounded elsewhere. */
 const DEFAULT_MAX_QUEUED_TASKS: Partial<Record<Mode, number>> = { process: 100 };

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
 import { Acquisition } from '../../limits/acquisition.js';
 import { LimitPool } from '../../limits/limit-pool.js';
+import { AdaptiveLimit } from '../../limits/adaptive.js';
 import { LimitSet, amountsOf, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
@@ -63,6 +64,10 @@ export function describeLimits(limits: LimitsLike): LimitsDescription | undefine
  */
 export function describeLimitsOption(option: unknown, identity: object): LimitsDescription | undefined {
   if (option === undefined) return undefined;
+  if (option instanceof AdaptiveLimit || (option instanceof LimitPool && option.sets.some((s) => s instanceof AdaptiveLimit))) {
+    // Its value lives in the caller's memory; hosts could not reach it (see docs/adaptive.md).
+    throw new ConfigError(`Invalid option 'limits': an AdaptiveLimit is not available in distributed mode (its value lives in the caller's process); use it in async, thread or process mode`);
+  }
   if (option instanceof LimitSet || option instanceof LimitPool) return describeLimits(option);
   if (Array.isArray(option)) {
     if (option.length === 0) return undefined;
