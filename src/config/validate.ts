@@ -85,3 +85,24 @@ export function rejectUnknownKeys(what: string, record: object, known: Iterable<
     );
   }
 }
+
+/**
+ * A duration in ms given to a public call (`stop({ timeout })`, `result({ timeout })`, …): a number
+ * >= 0, `Infinity` meaning no limit. `undefined` passes through (the caller's default applies).
+ */
+export function checkDuration(option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw configError(option, value, 'a number of ms >= 0 (Infinity = no limit)');
+  }
+  return value;
+}
+
+/** The options argument of a public call: an object or undefined (then `{}`). */
+export function checkOptionsArgument<T extends object>(call: string, value: T | undefined): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${call}: options must be an object, got ${show(value)}`);
+  }
+  return value;
+}

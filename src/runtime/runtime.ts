@@ -16,6 +16,7 @@ import { publicMethodNames } from './methods.js';
 import { constructWorker } from './construct.js';
 import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
 import { IntrusiveList } from '../util/linked-list.js';
+import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 
 /** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
 export interface Settler {
@@ -186,13 +187,13 @@ export class WorkerRuntime {
     for (const call of queued) call.settler.reject(new CancelledError('Worker stopped before the call ran'));
     if (this.running.size === 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = setLongTimeout(() => {
         for (const call of this.running.toArray()) abortCall(call, new CancelledError('Worker stopped while the call was running'));
         resolve();
       }, timeoutMs);
-      timer.unref?.();
+      timer.unref();
       this.idleWaiters.push(() => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve();
       });
     });

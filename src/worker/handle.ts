@@ -5,6 +5,7 @@
  * Transport.
  */
 import { CancelledError, WorkerStoppedError } from '../errors.js';
+import { checkDuration, checkOptionsArgument } from '../config/validate.js';
 import { Future } from '../future/future.js';
 import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
@@ -49,7 +50,10 @@ export interface HandleStats {
 
 /** Options of `stop()`. */
 export interface StopOptions {
-  /** How long running calls may take to finish before they are cancelled, ms. */
+  /**
+   * How long running calls may take to finish before they are cancelled, ms (>= 0). `Infinity`
+   * waits for them however long they take. Default: the worker's `stopTimeout` option.
+   */
   timeout?: number;
 }
 
@@ -226,11 +230,11 @@ export class HandleCore {
     return this.transport.ready();
   }
 
-  /** Idempotent: every call returns the same promise. */
-  stop(options: StopOptions = {}): Promise<void> {
+  /** Idempotent: every call returns the same promise. Bad options throw ConfigError, even after a stop. */
+  stop(options?: StopOptions): Promise<void> {
+    const timeout = checkDuration('stop({ timeout })', checkOptionsArgument('stop()', options).timeout) ?? this.stopTimeout;
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
-    const timeout = options.timeout ?? this.stopTimeout;
     this.stopPromise = (async () => {
       for (const h of this.held.splice(0)) h.future.reject(new CancelledError('Worker stopped before the call was sent'));
       try {
