@@ -106,3 +106,23 @@ export function checkOptionsArgument<T extends object>(call: string, value: T | 
   }
   return value;
 }
+
+/** An injected clock: an object with now(), setTimeout() and clearTimeout(). */
+export function checkClock<T>(option: string, value: T): T {
+  const ok =
+    value !== null && typeof value === 'object' && ['now', 'setTimeout', 'clearTimeout'].every((k) => typeof (value as any)[k] === 'function');
+  if (!ok) throw configError(option, value, 'an object with now(), setTimeout() and clearTimeout() (e.g. systemClock or a FakeClock)');
+  return value;
+}
+
+/** An injected source of randomness: a function returning a number in [0, 1). */
+export function checkRandom<T>(option: string, value: T): T {
+  if (typeof value !== 'function') throw configError(option, value, 'a function returning a number in [0, 1)');
+  return value;
+}
+
+/** A plain record option (metadata such as a LimitSet's `config`). */
+export function checkRecord(option: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError(option, value, 'an object');
+  return value as Record<string, unknown>;
+}
