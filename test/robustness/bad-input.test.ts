@@ -13,6 +13,7 @@ import {
   ResourceLimit,
   asCompleted,
   gather,
+  retry,
   wait,
 } from '../../src/index.js';
 
@@ -126,5 +127,23 @@ describe('waiting options', () => {
     ['asCompleted null', () => asCompleted([f()], null as never), /asCompleted\(\): options must be an object/],
   ])('%s: bad options throw ConfigError at the call', (_name, call, message) => {
     expect(configErrorOf(call).message).toMatch(message);
+  });
+});
+
+describe('retry() options', () => {
+  const fn = async () => 1;
+  it.each([
+    [5, /retry\(\): options must be an object, got 5/],
+    [{ clock: 'x' }, /Invalid option 'retry clock': got "x"; expected an object with now\(\)/],
+    [{ random: 1 }, /Invalid option 'retry random': got 1; expected a function/],
+    [{ signal: 'x' }, /Invalid option 'retry signal': got "x"; expected an AbortSignal/],
+    [{ onEvent: 5 }, /Invalid option 'retry onEvent': got 5; expected a function/],
+    [{ numRetrys: 2 }, /Unknown retry\(\) option 'numRetrys' — did you mean 'numRetries'\?/],
+  ])('retry(fn, %o) throws ConfigError at once', (options, message) => {
+    expect(configErrorOf(() => retry(fn, options as never)).message).toMatch(message);
+  });
+
+  it('as a decorator factory too', () => {
+    expect(configErrorOf(() => retry(null as never)).message).toMatch(/retry\(\): options must be an object, got null/);
   });
 });
