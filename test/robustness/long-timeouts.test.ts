@@ -111,6 +111,25 @@ describe.each(['async', 'sync'] as const)('stop() with long timeouts (%s mode)',
   });
 });
 
+describe('per-call timeout option beyond the timer maximum', () => {
+  it.each([2 ** 31, Infinity])('timeout: %s does not cut the call short; a finite one still fires', async (timeout) => {
+    fakeTimers();
+    const w = Gate.options({ mode: 'async', timeout }).init();
+    const call = w.hold('in time');
+    await vi.advanceTimersByTimeAsync(20 * DAY);
+    expect(call.done).toBe(false);
+    if (timeout === Infinity) {
+      for (const release of Gate.release) release();
+      await expect(call).resolves.toBe('in time');
+    } else {
+      await vi.advanceTimersByTimeAsync(5 * DAY);
+      await expect(call).rejects.toThrow(TimeoutError);
+    }
+    for (const release of Gate.release) release();
+    await w.stop();
+  });
+});
+
 describe('waiting with long timeouts', () => {
   it('Future.result, gather, wait and asCompleted do not time out after 1 ms', async () => {
     fakeTimers();
