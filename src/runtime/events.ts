@@ -30,6 +30,23 @@ export type RuntimeEvent =
 /** Names of the events a handle can subscribe to with `on()`. */
 export type RuntimeEventType = RuntimeEvent['type'];
 
+/** Every {@link RuntimeEventType}, for checking `on()`'s argument (the compiler checks the list is complete). */
+export const RUNTIME_EVENT_TYPES = Object.keys({
+  retry: 1,
+  'retry-success': 1,
+  'retry-exhausted': 1,
+  'validation-failed': 1,
+  'circuit-state': 1,
+  'circuit-rejected': 1,
+  timeout: 1,
+  'worker-terminated': 1,
+  hedge: 1,
+  'hedge-win': 1,
+  fallback: 1,
+  crash: 1,
+  'limit-wait': 1,
+} satisfies Record<RuntimeEventType, 1>) as RuntimeEventType[];
+
 export function summarizeError(error: unknown): ErrorSummary {
   if (error !== null && typeof error === 'object') {
     const e = error as Record<string, unknown>;

@@ -5,11 +5,11 @@
  * Transport.
  */
 import { CancelledError, WorkerStoppedError } from '../errors.js';
-import { checkDuration, checkOptionsArgument } from '../config/validate.js';
+import { checkDuration, checkOneOf, checkOptionsArgument, configError } from '../config/validate.js';
 import { Future } from '../future/future.js';
 import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
-import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
+import { RUNTIME_EVENT_TYPES, type RuntimeEvent, type RuntimeEventType } from '../runtime/events.js';
 import { unknownMethod } from '../runtime/runtime.js';
 import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilience/guard.js';
 import { LatencyRecorder, type LatencySummary } from '../resilience/latency.js';
@@ -205,6 +205,9 @@ export class HandleCore {
   }
 
   on<T extends RuntimeEventType>(type: T, listener: EventListener<T>): () => void {
+    // Checked here: a bad listener would otherwise throw later, inside whatever raised the event.
+    checkOneOf('on(type)', type, RUNTIME_EVENT_TYPES);
+    if (typeof listener !== 'function') throw configError('on(type, listener)', listener, 'a function receiving the event');
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
     set.add(listener);

@@ -15,6 +15,8 @@ import {
   gather,
   retry,
   wait,
+  withConfig,
+  Worker,
 } from '../../src/index.js';
 
 const nullProto = (props: Record<string, unknown> = {}) => Object.assign(Object.create(null), props);
@@ -145,5 +147,26 @@ describe('retry() options', () => {
 
   it('as a decorator factory too', () => {
     expect(configErrorOf(() => retry(null as never)).message).toMatch(/retry\(\): options must be an object, got null/);
+  });
+});
+
+describe('handle.on() and withConfig()', () => {
+  class Plain extends Worker {
+    one(): number {
+      return 1;
+    }
+  }
+
+  it('on() refuses an unknown event type and a listener that is not a function', async () => {
+    const w = Plain.options({ mode: 'sync' }).init();
+    expect(configErrorOf(() => w.on('retyr' as never, () => {})).message).toMatch(/Invalid option 'on\(type\)': got "retyr"; expected one of 'retry', /);
+    expect(configErrorOf(() => w.on('retry', 5 as never)).message).toMatch(/'on\(type, listener\)': got 5; expected a function/);
+    const off = w.on('retry', () => {});
+    off();
+    await w.stop();
+  });
+
+  it('withConfig() refuses a non-function body', () => {
+    expect(configErrorOf(() => withConfig({}, 5 as never)).message).toMatch(/withConfig\(overrides, fn\): fn must be a function, got 5/);
   });
 });
