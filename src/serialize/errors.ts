@@ -44,7 +44,7 @@ export function isEncodedError(value: unknown): value is EncodedError {
  * error must never throw (in a thread/process worker that would crash it), so a failed read
  * becomes a string saying what happened.
  */
-function read(obj: object, key: PropertyKey): unknown {
+export function readProperty(obj: object, key: PropertyKey): unknown {
   try {
     return (obj as Record<PropertyKey, unknown>)[key];
   } catch (error) {
@@ -68,7 +68,7 @@ export function safeString(value: unknown): string {
 /** A one-line description of something thrown, whatever it is (its message when it has a readable one). */
 export function describeThrown(error: unknown): string {
   if (error !== null && typeof error === 'object') {
-    const message = read(error, 'message');
+    const message = readProperty(error, 'message');
     if (typeof message === 'string') return message;
   }
   return safeString(error);
@@ -123,12 +123,12 @@ export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
     }
     for (const key of keys) {
       if (key === 'cause' || key === 'errors' || key === 'stack' || key === 'message') continue;
-      props[key] = cloneable(read(e, key), depth);
+      props[key] = cloneable(readProperty(e, key), depth);
     }
   }
-  const name = read(e, 'name');
-  const message = read(e, 'message');
-  const stack = read(e, 'stack');
+  const name = readProperty(e, 'name');
+  const message = readProperty(e, 'message');
+  const stack = readProperty(e, 'stack');
   const out: EncodedError = {
     __concurryError: 1,
     name: name === undefined ? 'Error' : safeString(name),
@@ -143,8 +143,8 @@ export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
     } catch {
       /* unreadable: no cause */
     }
-    if (hasCause) out.cause = encodeError(read(e, 'cause'), depth + 1);
-    const errors = read(e, 'errors');
+    if (hasCause) out.cause = encodeError(readProperty(e, 'cause'), depth + 1);
+    const errors = readProperty(e, 'errors');
     if (Array.isArray(errors)) {
       try {
         out.errors = errors.map((x: unknown) => encodeError(x, depth + 1));

@@ -81,6 +81,22 @@ describe.each(['sync', 'async', 'thread', 'process'] as const)('hostile values i
   });
 });
 
+describe.each(['async', 'thread'] as const)('hostile errors in retry events (%s mode)', (mode) => {
+  it('are summarized without throwing; the call fails with the error after its retries', async () => {
+    const w = Hostile.options({ mode, numRetries: 2, retryWait: 1 }).init();
+    handles.push(w);
+    const events: { attempt: number; error: { message: string; code?: unknown; status?: unknown } }[] = [];
+    w.on('retry', (e) => events.push(e));
+    const e = await failure(w.failsHostileEachTime());
+    expect(e.message).toBe('flaky and hostile');
+    expect(events.map((x) => x.attempt)).toEqual([1, 2]);
+    expect(events[0]!.error.message).toBe('flaky and hostile');
+    expect(String(events[0]!.error.code)).toMatch(/code getter exploded/);
+    expect(typeof events[0]!.error.status).toBe('string');
+    await stillServing(w);
+  });
+});
+
 describe.each(['thread', 'process'] as const)('hostile values crossing the %s boundary', (mode) => {
   it('uncopyable own properties of an error travel as strings', async () => {
     const w = start(mode);
