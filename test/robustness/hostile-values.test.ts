@@ -139,6 +139,8 @@ describe.each(['thread', 'process'] as const)('hostile values crossing the %s bo
     const w = start(mode);
     const r = await failure(w.resultGetterThrows());
     expect(r.message).toMatch(/result of Hostile\.resultGetterThrows cannot be sent back from the worker: result getter exploded/);
+    const x = await failure(w.resultGetterThrowsProxy());
+    expect(x.message).toMatch(/result of Hostile\.resultGetterThrowsProxy cannot be sent back from the worker: \[reading message threw: proxy trap exploded\]/);
     const n = await failure(w.thenGetterThrowsAsync());
     expect(n.message).toMatch(/cannot be sent back from the worker: nested then getter/);
     await stillServing(w);
