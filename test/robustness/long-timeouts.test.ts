@@ -4,7 +4,7 @@
  * at once. Time logic runs on vitest's fake timers, which reproduce Node's overflow.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CancelledError, ConfigError, Future, TimeoutError, Worker, asCompleted, gather, systemClock, wait } from '../../src/index.js';
+import { CancelledError, ConfigError, FakeClock, Future, LimitSet, ResourceLimit, TimeoutError, Worker, asCompleted, gather, systemClock, wait } from '../../src/index.js';
 import { MAX_TIMER_MS, clearLongTimeout, setLongTimeout } from '../../src/util/long-timeout.js';
 import { Counter } from '../fixtures/workers.js';
 
@@ -73,6 +73,29 @@ describe('setLongTimeout', () => {
     expect(fired).not.toHaveBeenCalled();
     vi.advanceTimersByTime(DAY);
     expect(fired).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('FakeClock', () => {
+  it('never fires a timer set for Infinity, not even in runAll()', async () => {
+    const clock = new FakeClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('never'), Infinity);
+    clock.setTimeout(() => fired.push('long'), 2 ** 40);
+    await clock.runAll();
+    expect(fired).toEqual(['long']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('an acquire() with timeout: Infinity waits until the limit frees', async () => {
+    const clock = new FakeClock();
+    const set = new LimitSet([new ResourceLimit({ key: 'slot', capacity: 1 })], { clock });
+    const first = await set.acquire({ slot: 1 });
+    const second = set.acquire({ slot: 1 }, { timeout: Infinity });
+    await clock.runAll();
+    await clock.advance(1000 * DAY);
+    first.release();
+    (await second).release();
   });
 });
 
