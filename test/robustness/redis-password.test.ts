@@ -48,6 +48,19 @@ describe.runIf(canRun)('a wrong Redis password', () => {
     expect(ms).toBeLessThan(4000);
   });
 
+  it('a pool of two fails at once too', async () => {
+    const w = Counter.options({ mode: 'distributed', connection: redis!.url.replace('redis://', 'redis://:pool-pass@'), prefix: 'robust-auth', maxWorkers: 2 }).init();
+    const t0 = performance.now();
+    const e: any = await w.ready().then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(performance.now() - t0).toBeLessThan(4000);
+    expect(e?.message).toMatch(/refused the credentials/);
+    expect(e?.message).not.toContain('pool-pass');
+    await w.stop();
+  });
+
   it('a call made without awaiting ready() fails at once too', async () => {
     const w = Counter.options({ mode: 'distributed', connection: redis!.url.replace('redis://', 'redis://:call-pass@'), prefix: 'robust-auth' }).init();
     const t0 = performance.now();
