@@ -477,8 +477,11 @@ function abortError(signal: AbortSignal): AbortError {
   return new AbortError('Limit acquisition aborted', { cause: signal.reason });
 }
 
+const NO_OPTIONS: AcquireOptions = Object.freeze({});
+
 /** Checks acquire()'s options (an object with an optional timeout >= 0 and an AbortSignal); used by every kind of set. */
 export function checkAcquireOptions(options: AcquireOptions | undefined): AcquireOptions {
+  if (options === undefined) return NO_OPTIONS; // the common case, on the hot path: no allocation
   const o = checkOptionsArgument('acquire()', options);
   checkDuration('acquire({ timeout })', o.timeout);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw configError('acquire({ signal })', o.signal, 'an AbortSignal');
