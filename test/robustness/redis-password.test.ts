@@ -18,88 +18,65 @@ afterAll(async () => {
   await redis?.stop();
 }, 60_000);
 
-/** ready()'s failure and how long it took. */
-async function readyFailure(connection: unknown): Promise<{ error: any; ms: number }> {
-  const w = Counter.options({ mode: 'distributed', connection: connection as string, prefix: 'robust-auth' }).init();
+/** A URL of the test Redis with `password` in it. */
+const withPassword = (password: string) => redis!.url.replace('redis://', `redis://:${password}@`);
+
+/**
+ * Runs `attempt`, which must fail at once (ioredis answers a wrong password immediately; 4 s is
+ * generous for a loaded machine and far below the 10 s connect timeout), with an error of `cls`
+ * saying the credentials were refused and never showing `secret`.
+ */
+async function failsAtOnce(attempt: () => PromiseLike<unknown>, secret: string, cls: new (...a: any[]) => Error): Promise<void> {
   const t0 = performance.now();
-  const error = await w.ready().then(
+  const error: any = await Promise.resolve(attempt()).then(
     () => undefined,
     (e: unknown) => e,
   );
-  const ms = performance.now() - t0;
-  await w.stop();
-  return { error, ms };
+  expect(performance.now() - t0).toBeLessThan(4000);
+  expect(error).toBeInstanceOf(cls);
+  expect(error.message).toMatch(/refused the credentials/);
+  expect(error.message).not.toContain(secret);
+  expect(String(error.cause?.message ?? '')).not.toContain(secret);
 }
+
+/** A distributed Counter handle on `connection`, stopped after `use`. */
+async function withCounter(connection: unknown, use: (w: ReturnType<typeof counter>) => Promise<void>, maxWorkers = 1): Promise<void> {
+  const w = counter(connection, maxWorkers);
+  try {
+    await use(w);
+  } finally {
+    await w.stop();
+  }
+}
+const counter = (connection: unknown, maxWorkers: number) =>
+  Counter.options({ mode: 'distributed', connection: connection as string, prefix: 'robust-auth', maxWorkers }).init();
 
 describe.runIf(canRun)('a wrong Redis password', () => {
   const cases: [string, () => unknown, string][] = [
-    ['in the URL', () => redis!.url.replace('redis://', 'redis://:wrong-pass-in-url@'), 'wrong-pass-in-url'],
+    ['in the URL', () => withPassword('wrong-pass-in-url'), 'wrong-pass-in-url'],
     ['in the options', () => ({ host: '127.0.0.1', port: redis!.port, password: 'wrong-pass-in-options' }), 'wrong-pass-in-options'],
     ['with a username', () => ({ host: '127.0.0.1', port: redis!.port, username: 'default', password: 'wrong-user-pass' }), 'wrong-user-pass'],
     ['missing', () => redis!.url, PASSWORD],
   ];
   it.each(cases)('%s: ready() fails at once, clearly, without the password', async (_name, connection, secret) => {
-    const { error, ms } = await readyFailure(connection());
-    expect(error).toBeInstanceOf(WorkerInitError);
-    expect(error.message).toMatch(/refused the credentials|requires a password/);
-    expect(error.message).not.toContain(secret);
-    expect(String(error.cause?.message ?? '')).not.toContain(secret);
-    // ioredis answers at once; 4 s is generous for a loaded machine and far below the 10 s connect timeout.
-    expect(ms).toBeLessThan(4000);
+    await withCounter(connection(), (w) => failsAtOnce(() => w.ready(), secret, WorkerInitError));
   });
 
   it('a pool of two fails at once too', async () => {
-    const w = Counter.options({ mode: 'distributed', connection: redis!.url.replace('redis://', 'redis://:pool-pass@'), prefix: 'robust-auth', maxWorkers: 2 }).init();
-    const t0 = performance.now();
-    const e: any = await w.ready().then(
-      () => undefined,
-      (x: unknown) => x,
-    );
-    expect(performance.now() - t0).toBeLessThan(4000);
-    expect(e?.message).toMatch(/refused the credentials/);
-    expect(e?.message).not.toContain('pool-pass');
-    await w.stop();
+    await withCounter(withPassword('pool-pass'), (w) => failsAtOnce(() => w.ready(), 'pool-pass', WorkerInitError), 2);
   });
 
   it('a call made without awaiting ready() fails at once too', async () => {
-    const w = Counter.options({ mode: 'distributed', connection: redis!.url.replace('redis://', 'redis://:call-pass@'), prefix: 'robust-auth' }).init();
-    const t0 = performance.now();
-    const e: any = await w.where().then(
-      () => undefined,
-      (x: unknown) => x,
-    );
-    expect(performance.now() - t0).toBeLessThan(4000);
-    expect(e?.message).toMatch(/refused the credentials/);
-    expect(e?.message).not.toContain('call-pass');
-    await w.stop();
+    await withCounter(withPassword('call-pass'), (w) => failsAtOnce(() => w.where(), 'call-pass', WorkerInitError));
   });
 
   it('startHost() with a wrong password fails at once', async () => {
-    const t0 = performance.now();
-    const e: any = await startHost({
-      connection: redis!.url.replace('redis://', 'redis://:host-pass@'),
-      prefix: 'robust-auth',
-      modules: [new URL('../distributed/fixtures/workers.ts', import.meta.url).pathname],
-    }).then(
-      (h) => h.stop(),
-      (x: unknown) => x,
-    );
-    expect(performance.now() - t0).toBeLessThan(4000);
-    expect(e).toBeInstanceOf(ConfigError);
-    expect(e.message).toMatch(/refused the credentials/);
-    expect(e.message).not.toContain('host-pass');
+    const modules = [new URL('../distributed/fixtures/workers.ts', import.meta.url).pathname];
+    await failsAtOnce(() => startHost({ connection: withPassword('host-pass'), prefix: 'robust-auth', modules }).then((h) => h.stop()), 'host-pass', ConfigError);
   });
 
   it('distributedLimitStats() with a wrong password fails at once too', async () => {
-    const t0 = performance.now();
     const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 2 })]);
-    const e = await distributedLimitStats(limits, { connection: redis!.url.replace('redis://', 'redis://:nope-nope@'), prefix: 'robust-auth' }).then(
-      () => undefined,
-      (x: unknown) => x,
-    );
-    expect(performance.now() - t0).toBeLessThan(4000);
-    expect(e).toBeInstanceOf(ConfigError);
-    expect((e as Error).message).toMatch(/refused the credentials/);
-    expect((e as Error).message).not.toContain('nope-nope');
+    await failsAtOnce(() => distributedLimitStats(limits, { connection: withPassword('nope-nope'), prefix: 'robust-auth' }), 'nope-nope', ConfigError);
   });
 });
