@@ -3,6 +3,8 @@
  * {@link Clock}, so tests can drive them with {@link FakeClock} instead of sleeping.
  */
 
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from './util/long-timeout.js';
+
 /** An opaque timer handle returned by {@link Clock.setTimeout}. */
 export type TimerHandle = unknown;
 
@@ -15,11 +17,14 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and unref'd Node timers. */
+/**
+ * The real clock: `performance.now()` and Node timers. Delays above Node's 2**31-1 ms limit are
+ * honoured (timers are chained) and `Infinity` never fires, so user-given durations mean what they say.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms),
+  clearTimeout: (h) => clearLongTimeout(h as LongTimeout),
 };
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason when `signal` aborts. */
@@ -64,7 +69,8 @@ export class FakeClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
-    this.timers.push(timer);
+    // A timer at Infinity never fires (as on the system clock): runAll() must not reach it either.
+    if (timer.at !== Infinity) this.timers.push(timer);
     return timer.id;
   }
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError } from '../errors.js';
 import { BUILTIN_DEFAULTS, MODES, checkOptions, type Mode } from './options.js';
+import { show } from './validate.js';
 
 /** Option values that may be set as defaults (everything but `mode`). */
 export type DefaultOptions = Record<string, unknown>;
@@ -80,6 +81,7 @@ const scopes = new AsyncLocalStorage<Scope>();
  */
 export function withConfig<R>(overrides: ConfigOverrides, fn: () => R): R {
   const { all, perMode } = splitOverrides(overrides);
+  if (typeof fn !== 'function') throw new ConfigError(`withConfig(overrides, fn): fn must be a function, got ${show(fn)}`);
   const outer = scopes.getStore();
   const merged: Scope = { all: { ...outer?.all, ...all }, perMode: { ...outer?.perMode } };
   for (const [mode, values] of Object.entries(perMode)) {

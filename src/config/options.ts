@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, configError, rejectUnknownKeys } from './validate.js';
+import { checkBoolean, checkClock, checkInteger, checkNumber, checkOneOf, checkRandom, configError, rejectUnknownKeys } from './validate.js';
 
 /** Where a worker runs. See docs/modes.md. */
 export type Mode = 'sync' | 'async' | 'thread' | 'process' | 'distributed';
@@ -20,9 +20,6 @@ export const RETRY_OPTION_NAMES = [
 
 type Checker = (value: unknown) => unknown;
 
-const isClock = (v: unknown) =>
-  v !== null && typeof v === 'object' && ['now', 'setTimeout', 'clearTimeout'].every((k) => typeof (v as any)[k] === 'function');
-
 /** Every option a worker accepts, with its check. Options with no check here are checked by their engine. */
 const CHECKERS: Record<string, Checker> = {
   mode: (v) => checkOneOf('mode', v, MODES),
@@ -30,14 +27,8 @@ const CHECKERS: Record<string, Checker> = {
   unwrapFutures: (v) => checkBoolean('unwrapFutures', v),
   stopTimeout: (v) => checkNumber('stopTimeout', v, 0),
   limits: (v) => v,
-  clock: (v) => {
-    if (!isClock(v)) throw configError('clock', v, 'an object with now(), setTimeout() and clearTimeout()');
-    return v;
-  },
-  random: (v) => {
-    if (typeof v !== 'function') throw configError('random', v, 'a function returning a number in [0, 1)');
-    return v;
-  },
+  clock: (v) => checkClock('clock', v),
+  random: (v) => checkRandom('random', v),
   module: (v) => {
     if (typeof v !== 'string' || v.length === 0) throw configError('module', v, 'a module URL or path (import.meta.url)');
     return v;

@@ -85,3 +85,44 @@ export function rejectUnknownKeys(what: string, record: object, known: Iterable<
     );
   }
 }
+
+/**
+ * A duration in ms given to a public call (`stop({ timeout })`, `result({ timeout })`, …): a number
+ * >= 0, `Infinity` meaning no limit. `undefined` passes through (the caller's default applies).
+ */
+export function checkDuration(option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw configError(option, value, 'a number of ms >= 0 (Infinity = no limit)');
+  }
+  return value;
+}
+
+/** The options argument of a public call: an object or undefined (then `{}`). */
+export function checkOptionsArgument<T extends object>(call: string, value: T | undefined): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${call}: options must be an object, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** An injected clock: an object with now(), setTimeout() and clearTimeout(). */
+export function checkClock<T>(option: string, value: T): T {
+  const ok =
+    value !== null && typeof value === 'object' && ['now', 'setTimeout', 'clearTimeout'].every((k) => typeof (value as any)[k] === 'function');
+  if (!ok) throw configError(option, value, 'an object with now(), setTimeout() and clearTimeout() (e.g. systemClock or a FakeClock)');
+  return value;
+}
+
+/** An injected source of randomness: a function returning a number in [0, 1). */
+export function checkRandom<T>(option: string, value: T): T {
+  if (typeof value !== 'function') throw configError(option, value, 'a function returning a number in [0, 1)');
+  return value;
+}
+
+/** A plain record option (metadata such as a LimitSet's `config`). */
+export function checkRecord(option: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw configError(option, value, 'an object');
+  return value as Record<string, unknown>;
+}

@@ -1,4 +1,6 @@
 import { CancelledError, TimeoutError } from '../errors.js';
+import { checkDuration, checkOptionsArgument } from '../config/validate.js';
+import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 
 type State = 0 | 1 | 2; // pending, fulfilled, rejected
 const PENDING = 0;
@@ -122,21 +124,21 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** The value; rejects with the call's error, or {@link TimeoutError} after `timeout` ms. */
-  result(options: WaitOptions = {}): Promise<T> {
-    const timeout = checkTimeout(options.timeout);
+  result(options?: WaitOptions): Promise<T> {
+    const timeout = checkDuration('result({ timeout })', checkOptionsArgument('result()', options).timeout);
     if (timeout === undefined || this.state !== PENDING) return this.then();
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = setLongTimeout(
         () => reject(new TimeoutError(`Future did not complete within ${timeout} ms`)),
         timeout,
       );
       this.subscribe(
         (v) => {
-          clearTimeout(timer);
+          clearLongTimeout(timer);
           resolve(v);
         },
         (e) => {
-          clearTimeout(timer);
+          clearLongTimeout(timer);
           reject(e);
         },
       );
@@ -144,7 +146,7 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** The call's error, or undefined when it succeeded; rejects with TimeoutError after `timeout`. */
-  exception(options: WaitOptions = {}): Promise<unknown> {
+  exception(options?: WaitOptions): Promise<unknown> {
     return this.result(options).then(
       () => undefined,
       (e) => {
@@ -194,10 +196,3 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-function checkTimeout(timeout: number | undefined): number | undefined {
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-    throw new RangeError(`timeout must be a number of ms >= 0, got ${String(timeout)}`);
-  }
-  return timeout;
-}

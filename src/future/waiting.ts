@@ -1,5 +1,7 @@
 /** Waiting on many futures (or promises, or plain values) at once. */
-import { TimeoutError } from '../errors.js';
+import { ConfigError, TimeoutError } from '../errors.js';
+import { checkDuration, checkOneOf, checkOptionsArgument } from '../config/validate.js';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../util/long-timeout.js';
 import { Future, isThenable, type FutureListener } from './future.js';
 import { createProgress, type ProgressOption } from './progress.js';
 
@@ -32,11 +34,13 @@ export function gather<T extends Record<string, unknown>>(
   items: T,
   options?: GatherOptions,
 ): Promise<{ [K in keyof T]: GatherResult<T[K], false> }>;
-export function gather(items: unknown, options: GatherOptions = {}): Promise<unknown> {
+export function gather(items: unknown, gatherOptions?: GatherOptions): Promise<unknown> {
+  const options = checkOptionsArgument('gather()', gatherOptions);
   const { keys, values } = entriesOf(items, 'gather');
   const n = values.length;
   const progress = createProgress(options.progress, n);
-  return withTimeout(options.timeout, 'gather', (settleOk, settleErr) => {
+  const timeout = checkDuration('gather({ timeout })', options.timeout);
+  return withTimeout(timeout, 'gather', (settleOk, settleErr) => {
     const state: GatherState = {
       out: new Array(n),
       remaining: n,
@@ -108,25 +112,24 @@ export interface WaitManyOptions {
 /** Waits until `returnWhen` holds (or the timeout passes) and splits the items into done and not done. */
 export function wait<T>(
   items: Iterable<T> | Record<string, T>,
-  options: WaitManyOptions = {},
+  waitOptions?: WaitManyOptions,
 ): Promise<{ done: Set<T>; notDone: Set<T> }> {
+  const options = checkOptionsArgument('wait()', waitOptions);
   const { values } = entriesOf(items, 'wait');
-  const returnWhen = options.returnWhen ?? 'all';
-  if (!['all', 'first', 'first-exception'].includes(returnWhen)) {
-    throw new TypeError(`wait: returnWhen must be 'all', 'first' or 'first-exception', got ${String(returnWhen)}`);
-  }
+  const returnWhen = checkOneOf('wait({ returnWhen })', options.returnWhen ?? 'all', ['all', 'first', 'first-exception']);
+  const timeout = checkDuration('wait({ timeout })', options.timeout);
   const done = new Set<T>();
   const notDone = new Set<T>(values as T[]);
   return new Promise((resolve) => {
     let finished = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
-      if (timer) clearTimeout(timer);
+      clearLongTimeout(timer);
       resolve({ done, notDone });
     };
-    if (options.timeout !== undefined) timer = setTimeout(finish, checkTimeout(options.timeout, 'wait'));
+    if (timeout !== undefined) timer = setLongTimeout(finish, timeout);
     if (notDone.size === 0) return finish();
     for (const item of values as T[]) {
       const mark = (failed: boolean) => {
@@ -149,12 +152,23 @@ export interface AsCompletedOptions {
  * Yields `[indexOrKey, value]` pairs in completion order. A failed item throws its error from the
  * iterator at its turn.
  */
-export async function* asCompleted<T>(
+export function asCompleted<T>(
   items: Iterable<T> | Record<string, T>,
-  options: AsCompletedOptions = {},
+  completedOptions?: AsCompletedOptions,
 ): AsyncGenerator<[number | string, Awaited<T>]> {
+  // Checked here, not in the generator, so bad input throws at the call rather than at the first next().
+  const options = checkOptionsArgument('asCompleted()', completedOptions);
   const { keys, values } = entriesOf(items, 'asCompleted');
-  const deadline = options.timeout !== undefined ? performance.now() + checkTimeout(options.timeout, 'asCompleted') : undefined;
+  const timeout = checkDuration('asCompleted({ timeout })', options.timeout);
+  return completionOrder<T>(keys, values, timeout);
+}
+
+async function* completionOrder<T>(
+  keys: string[] | undefined,
+  values: unknown[],
+  timeout: number | undefined,
+): AsyncGenerator<[number | string, Awaited<T>]> {
+  const deadline = timeout !== undefined ? performance.now() + timeout : undefined;
   const ready: { i: number; ok: boolean; v: unknown }[] = [];
   let wake: (() => void) | undefined;
   values.forEach((item, i) =>
@@ -175,12 +189,12 @@ export async function* asCompleted<T>(
       await new Promise<void>((resolve, reject) => {
         wake = resolve;
         if (deadline !== undefined) {
-          const t = setTimeout(
-            () => reject(new TimeoutError(`asCompleted: ${values.length - yielded} item(s) not done within ${options.timeout} ms`)),
+          const t = setLongTimeout(
+            () => reject(new TimeoutError(`asCompleted: ${values.length - yielded} item(s) not done within ${timeout} ms`)),
             Math.max(0, deadline - performance.now()),
           );
           wake = () => {
-            clearTimeout(t);
+            clearLongTimeout(t);
             resolve();
           };
         }
@@ -195,7 +209,7 @@ export async function* asCompleted<T>(
 
 function entriesOf(items: unknown, fn: string): { keys?: string[]; values: unknown[] } {
   if (items === null || typeof items !== 'object') {
-    throw new TypeError(`${fn}: expected an array, an iterable or a record of futures, got ${items === null ? 'null' : typeof items}`);
+    throw new ConfigError(`${fn}: expected an array, an iterable or a record of futures, got ${items === null ? 'null' : typeof items}`);
   }
   if (Symbol.iterator in items) return { values: [...(items as Iterable<unknown>)] };
   const keys = Object.keys(items);
@@ -208,30 +222,23 @@ function onSettle(item: unknown, ok: (v: unknown) => void, err: (e: unknown) => 
   else ok(item);
 }
 
-function checkTimeout(timeout: number, fn: string): number {
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
-    throw new RangeError(`${fn}: timeout must be a number of ms >= 0, got ${String(timeout)}`);
-  }
-  return timeout;
-}
-
 function withTimeout<T>(
   timeout: number | undefined,
   fn: string,
   body: (ok: (v: T) => void, err: (e: unknown) => void) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     if (timeout !== undefined) {
-      timer = setTimeout(() => reject(new TimeoutError(`${fn}: not done within ${timeout} ms`)), checkTimeout(timeout, fn));
+      timer = setLongTimeout(() => reject(new TimeoutError(`${fn}: not done within ${timeout} ms`)), timeout);
     }
     body(
       (v) => {
-        if (timer) clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve(v);
       },
       (e) => {
-        if (timer) clearTimeout(timer);
+        clearLongTimeout(timer);
         reject(e);
       },
     );

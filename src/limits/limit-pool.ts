@@ -4,7 +4,7 @@
  * or at random. `acq.config` tells which set was picked.
  */
 import { ConfigError } from '../errors.js';
-import { checkOneOf } from '../config/validate.js';
+import { checkInteger, checkOneOf, checkOptionsArgument, checkRandom, rejectUnknownKeys, show } from '../config/validate.js';
 import type { RandomSource } from '../clock.js';
 import type { Acquisition } from './acquisition.js';
 import { LimitSet, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
@@ -31,15 +31,17 @@ export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
   private counter: number;
   private readonly random: RandomSource;
 
-  constructor(sets: S[], private readonly options: LimitPoolOptions = {}) {
-    if (!Array.isArray(sets) || sets.length === 0) throw new ConfigError('LimitPool needs at least one LimitSet');
-    for (const s of sets) if (!isPooledSet(s)) throw new ConfigError(`LimitPool takes LimitSets, got ${String(s)}`);
+  private readonly options: LimitPoolOptions;
+
+  constructor(sets: S[], poolOptions?: LimitPoolOptions) {
+    if (!Array.isArray(sets) || sets.length === 0) throw new ConfigError(`LimitPool needs an array of at least one LimitSet, got ${show(sets)}`);
+    for (const s of sets) if (!isPooledSet(s)) throw new ConfigError(`LimitPool takes LimitSets, got ${show(s)}`);
+    const options = (this.options = checkOptionsArgument('new LimitPool()', poolOptions));
+    rejectUnknownKeys('LimitPool option', options, ['loadBalancing', 'workerIndex', 'random']);
     this.sets = [...sets];
     this.loadBalancing = options.loadBalancing === undefined ? 'round-robin' : checkOneOf('LimitPool.loadBalancing', options.loadBalancing, ['round-robin', 'random']);
-    const index = options.workerIndex ?? 0;
-    if (!Number.isInteger(index) || index < 0) throw new ConfigError(`LimitPool.workerIndex must be an integer >= 0, got ${String(index)}`);
-    this.counter = index;
-    this.random = options.random ?? Math.random;
+    this.counter = options.workerIndex === undefined ? 0 : checkInteger('LimitPool.workerIndex', options.workerIndex, 0);
+    this.random = options.random === undefined ? Math.random : checkRandom('LimitPool.random', options.random);
   }
 
   /** Whether `key` is a RateLimit that must be updated with actual usage before release (in any set). */

@@ -12,6 +12,7 @@
 import { threadId } from 'node:worker_threads';
 import { AbortError, ConfigError, TimeoutError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
+import { checkClock, checkDuration, checkOptionsArgument, checkRecord, configError, rejectUnknownKeys, show } from '../config/validate.js';
 import { Acquisition, type AcquisitionOwner } from './acquisition.js';
 import { createAlgorithm, type RateAlgorithm, type RateAlgorithmName } from './algorithms.js';
 import { CallLimit, RateLimit, ResourceLimit, isLimit, type Limit } from './limit.js';
@@ -105,13 +106,15 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private owner?: OwnerLink;
   private holdings?: Float64Array;
 
-  constructor(limits: Limit[] = [], options: LimitSetOptions = {}) {
-    if (!Array.isArray(limits)) throw new ConfigError(`LimitSet takes an array of limits, got ${typeof limits}`);
-    this.clock = options.clock ?? systemClock;
-    this.configValue = { ...(options.config ?? {}) };
+  constructor(limits: Limit[] = [], setOptions?: LimitSetOptions) {
+    if (!Array.isArray(limits)) throw new ConfigError(`LimitSet takes an array of limits, got ${show(limits)}`);
+    const options = checkOptionsArgument('new LimitSet()', setOptions);
+    rejectUnknownKeys('LimitSet option', options, ['config', 'clock']);
+    this.clock = options.clock === undefined ? systemClock : checkClock('LimitSet clock', options.clock);
+    this.configValue = { ...(options.config === undefined ? {} : checkRecord('LimitSet config', options.config)) };
     const now = this.now();
     for (const limit of limits) {
-      if (!isLimit(limit)) throw new ConfigError(`LimitSet: expected RateLimit, CallLimit or ResourceLimit, got ${String(limit)}`);
+      if (!isLimit(limit)) throw new ConfigError(`LimitSet: expected RateLimit, CallLimit or ResourceLimit, got ${show(limit)}`);
       if (this.states.has(limit.key)) throw new ConfigError(`LimitSet: duplicate limit key '${limit.key}'`);
       this.states.set(limit.key, {
         limit,
@@ -210,10 +213,12 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   }
 
   /** Acquires every requested amount at once, waiting (FIFO) until all fit. */
-  acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
+  acquire(requested: Requested = {}, acquireOptions?: AcquireOptions): Promise<Acquisition> {
     let amounts: Map<string, number>;
+    let options: AcquireOptions;
     try {
       amounts = this.amountsFor(requested);
+      options = checkAcquireOptions(acquireOptions);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -224,7 +229,6 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     return new Promise<Acquisition>((resolve, reject) => {
       const waiter: Waiter = { amounts, resolve, reject, signal: options.signal };
       if (options.timeout !== undefined) {
-        if (!(options.timeout >= 0)) return reject(new RangeError(`acquire(): timeout must be >= 0 ms, got ${options.timeout}`));
         waiter.timer = this.clock.setTimeout(() => this.drop(waiter, new TimeoutError(`Limits not acquired within ${options.timeout} ms`)), options.timeout);
       }
       if (options.signal) {
@@ -473,6 +477,17 @@ function abortError(signal: AbortSignal): AbortError {
   return new AbortError('Limit acquisition aborted', { cause: signal.reason });
 }
 
+const NO_OPTIONS: AcquireOptions = Object.freeze({});
+
+/** Checks acquire()'s options (an object with an optional timeout >= 0 and an AbortSignal); used by every kind of set. */
+export function checkAcquireOptions(options: AcquireOptions | undefined): AcquireOptions {
+  if (options === undefined) return NO_OPTIONS; // the common case, on the hot path: no allocation
+  const o = checkOptionsArgument('acquire()', options);
+  checkDuration('acquire({ timeout })', o.timeout);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw configError('acquire({ signal })', o.signal, 'an AbortSignal');
+  return o;
+}
+
 /** An empty set: never blocks. */
 export function emptyLimitSet(): LimitSet {
   return new LimitSet([]);
@@ -488,8 +503,8 @@ export function amountsOf(
   limits: ReadonlyMap<string, { readonly limit: { readonly kind: string; readonly capacity: number } }>,
   warned: Set<string>,
 ): Map<string, number> {
-  if (requested === null || typeof requested !== 'object') {
-    throw new ConfigError(`acquire(): requested must be an object of amounts by key, got ${String(requested)}`);
+  if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) {
+    throw new ConfigError(`acquire(): requested must be an object of amounts by key, e.g. { tokens: 100 }, got ${show(requested)}`);
   }
   const amounts = new Map<string, number>();
   for (const [key, n] of Object.entries(requested)) {
@@ -504,7 +519,7 @@ export function amountsOf(
       continue;
     }
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw new ConfigError(`acquire(): amount for '${key}' must be an integer >= 0, got ${String(n)}`);
+      throw configError(`acquire({ ${key} })`, n, `an integer from 0 to ${entry.limit.capacity} (the limit's capacity)`);
     }
     if (n > entry.limit.capacity) {
       throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${entry.limit.capacity}; this request could never be granted`);

@@ -3,6 +3,8 @@ import type { Clock, RandomSource } from '../clock.js';
 import type { RetryBudgetClient } from './budget.js';
 import { executeWithRetry, type RetryEvent } from './engine.js';
 import { resolveRetryPolicy, type RetryContext, type RetryOptions } from './options.js';
+import { checkClock, checkOptionsArgument, checkRandom, configError, rejectUnknownKeys } from '../config/validate.js';
+import { RETRY_OPTION_NAMES } from '../config/options.js';
 
 /** Options of `retry()`: the retry options plus injected time, randomness, abort, events and budget. */
 export interface StandaloneRetryOptions extends RetryOptions {
@@ -15,8 +17,24 @@ export interface StandaloneRetryOptions extends RetryOptions {
 
 type AnyFn = (...args: any[]) => any;
 
+const STANDALONE_ONLY = ['clock', 'random', 'signal', 'onEvent', 'budget'];
+
+/** Checks the options only `retry()` has; the retry options themselves are checked by resolveRetryPolicy. */
+function checkStandaloneOptions(value: StandaloneRetryOptions | undefined): StandaloneRetryOptions {
+  const options = checkOptionsArgument('retry()', value);
+  rejectUnknownKeys('retry() option', options, [...RETRY_OPTION_NAMES, ...STANDALONE_ONLY]);
+  if (options.clock !== undefined) checkClock('retry clock', options.clock);
+  if (options.random !== undefined) checkRandom('retry random', options.random);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw configError('retry signal', options.signal, 'an AbortSignal');
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw configError('retry onEvent', options.onEvent, 'a function receiving retry events');
+  if (options.budget !== undefined && (options.budget === null || typeof options.budget !== 'object')) {
+    throw configError('retry budget', options.budget, 'a RetryBudget');
+  }
+  return options;
+}
+
 function wrap<F extends AnyFn>(fn: F, options: StandaloneRetryOptions, name: string): (this: unknown, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
-  const policy = resolveRetryPolicy(options);
+  const policy = resolveRetryPolicy(checkStandaloneOptions(options));
   return function retried(this: unknown, ...args: Parameters<F>) {
     const self = this;
     return executeWithRetry((_ctx: RetryContext) => fn.apply(self, args), policy, {
@@ -40,7 +58,7 @@ export function retry<F extends AnyFn>(fn: F, options: StandaloneRetryOptions): 
 export function retry(options: StandaloneRetryOptions): <F extends AnyFn>(method: F, context: ClassMethodDecoratorContext) => F;
 export function retry(fnOrOptions: AnyFn | StandaloneRetryOptions, maybeOptions?: StandaloneRetryOptions): any {
   if (typeof fnOrOptions === 'function') return wrap(fnOrOptions, maybeOptions ?? {}, fnOrOptions.name || 'anonymous');
-  const options = fnOrOptions;
+  const options = checkStandaloneOptions(fnOrOptions);
   resolveRetryPolicy(options);
   return <F extends AnyFn>(method: F, context: ClassMethodDecoratorContext) => wrap(method, options, String(context.name)) as unknown as F;
 }

@@ -3,6 +3,7 @@
  * raised inside the worker runtime (in every mode) and travel to the caller; the others are raised
  * on the caller's side (breaker, timeouts, hedges, fallbacks, crashes, limit waits).
  */
+import { readProperty, safeString } from '../serialize/errors.js';
 
 /** A short, cloneable description of an error, for events. */
 export interface ErrorSummary {
@@ -30,14 +31,45 @@ export type RuntimeEvent =
 /** Names of the events a handle can subscribe to with `on()`. */
 export type RuntimeEventType = RuntimeEvent['type'];
 
+/** Every {@link RuntimeEventType}, for checking `on()`'s argument (the compiler checks the list is complete). */
+export const RUNTIME_EVENT_TYPES = Object.keys({
+  retry: 1,
+  'retry-success': 1,
+  'retry-exhausted': 1,
+  'validation-failed': 1,
+  'circuit-state': 1,
+  'circuit-rejected': 1,
+  timeout: 1,
+  'worker-terminated': 1,
+  hedge: 1,
+  'hedge-win': 1,
+  fallback: 1,
+  crash: 1,
+  'limit-wait': 1,
+} satisfies Record<RuntimeEventType, 1>) as RuntimeEventType[];
+
+/**
+ * Summarizes any thrown value. Never throws (getters and Proxy traps may), and the summary is
+ * always cloneable: events cross thread and process boundaries.
+ */
 export function summarizeError(error: unknown): ErrorSummary {
   if (error !== null && typeof error === 'object') {
-    const e = error as Record<string, unknown>;
-    const summary: ErrorSummary = { name: String(e.name ?? 'Error'), message: String(e.message ?? '') };
-    if (e.code !== undefined) summary.code = e.code;
-    const status = e.status ?? e.statusCode ?? (e.response as any)?.status;
-    if (status !== undefined) summary.status = status;
+    const name = readProperty(error, 'name');
+    const message = readProperty(error, 'message');
+    const summary: ErrorSummary = { name: name === undefined ? 'Error' : safeString(name), message: message === undefined ? '' : safeString(message) };
+    const code = readProperty(error, 'code');
+    if (code !== undefined) summary.code = primitiveOrString(code);
+    const response = readProperty(error, 'response');
+    const status =
+      readProperty(error, 'status') ??
+      readProperty(error, 'statusCode') ??
+      (response !== null && typeof response === 'object' ? readProperty(response, 'status') : undefined);
+    if (status !== undefined) summary.status = primitiveOrString(status);
     return summary;
   }
-  return { name: typeof error, message: String(error) };
+  return { name: typeof error, message: safeString(error) };
+}
+
+function primitiveOrString(value: unknown): unknown {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') ? value : safeString(value);
 }

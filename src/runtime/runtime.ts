@@ -14,8 +14,10 @@ import type { RuntimeEvent } from './events.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { publicMethodNames } from './methods.js';
 import { constructWorker } from './construct.js';
+import { describeThrown } from '../serialize/errors.js';
 import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
 import { IntrusiveList } from '../util/linked-list.js';
+import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 
 /** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
 export interface Settler {
@@ -94,7 +96,7 @@ export class WorkerRuntime {
     try {
       this.instance = constructWorker(workerClass, ctorArgs, this.attemptLimits, this);
     } catch (error) {
-      throw new WorkerInitError(`${this.className} constructor failed: ${messageOf(error)}`, { cause: error });
+      throw new WorkerInitError(`${this.className} constructor failed: ${describeThrown(error)}`, { cause: error });
     }
     const chaos = options.chaos;
     const chaosDraw = chaos ? chaosRandom(chaos) : undefined;
@@ -186,13 +188,13 @@ export class WorkerRuntime {
     for (const call of queued) call.settler.reject(new CancelledError('Worker stopped before the call ran'));
     if (this.running.size === 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = setLongTimeout(() => {
         for (const call of this.running.toArray()) abortCall(call, new CancelledError('Worker stopped while the call was running'));
         resolve();
       }, timeoutMs);
-      timer.unref?.();
+      timer.unref();
       this.idleWaiters.push(() => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve();
       });
     });
@@ -223,13 +225,31 @@ export class WorkerRuntime {
       this.finish(call, true, error);
       return;
     }
-    if (out instanceof Promise || (out !== null && typeof out === 'object' && typeof (out as any).then === 'function')) {
-      (out as PromiseLike<unknown>).then(
-        (v) => this.finish(call, false, v),
-        (e) => this.finish(call, true, e),
-      );
-    } else {
+    if (out === null || (typeof out !== 'object' && typeof out !== 'function')) {
       this.finish(call, false, out);
+      return;
+    }
+    // The value is the user's: its `then` may be a getter that throws, or a method that throws.
+    // Either fails this call; it must not escape into the runtime (a stuck worker, a crash).
+    let then: unknown;
+    try {
+      then = (out as { then?: unknown }).then;
+    } catch (error) {
+      this.finish(call, true, hostileThenable(this.className, call.method, "a value whose 'then' property cannot be read", error));
+      return;
+    }
+    if (typeof then !== 'function') {
+      this.finish(call, false, out);
+      return;
+    }
+    try {
+      then.call(
+        out,
+        (v: unknown) => this.finish(call, false, v),
+        (e: unknown) => this.finish(call, true, e),
+      );
+    } catch (error) {
+      this.finish(call, true, hostileThenable(this.className, call.method, 'a thenable whose then() threw', error));
     }
   }
 
@@ -363,6 +383,6 @@ export function unknownMethod(className: string, method: string, known: string[]
   );
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function hostileThenable(className: string, method: string, what: string, error: unknown): TypeError {
+  return new TypeError(`${className}.${method} returned ${what}: ${describeThrown(error)}`, { cause: error });
 }

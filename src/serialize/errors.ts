@@ -39,42 +39,120 @@ export function isEncodedError(value: unknown): value is EncodedError {
   return value !== null && typeof value === 'object' && (value as any).__concurryError === 1;
 }
 
+/**
+ * Reads `obj[key]`. Values come from user code: a getter or a Proxy trap may throw, and encoding an
+ * error must never throw (in a thread/process worker that would crash it), so a failed read
+ * becomes a string saying what happened.
+ */
+export function readProperty(obj: object, key: PropertyKey): unknown {
+  try {
+    return (obj as Record<PropertyKey, unknown>)[key];
+  } catch (error) {
+    return `[reading ${String(key)} threw: ${describeThrown(error)}]`;
+  }
+}
+
+/** `String(value)` for any value: null-prototype objects, throwing toString/Symbol.toPrimitive, Proxies. */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return '[value that cannot be printed]';
+    }
+  }
+}
+
+/** A one-line description of something thrown, whatever it is (its message when it has a readable one). */
+export function describeThrown(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const message = readProperty(error, 'message');
+    if (typeof message === 'string') return message;
+  }
+  return safeString(error);
+}
+
+/** True for an Error, or something shaped like one; false for anything that can't be inspected. */
+function isErrorLike(value: unknown): boolean {
+  try {
+    return value instanceof Error || (value !== null && typeof value === 'object' && 'message' in value && 'name' in value);
+  } catch {
+    return false;
+  }
+}
+
 /** A cloneable copy of `value`, or a string stand-in when it cannot be cloned. */
 function cloneable(value: unknown, depth: number): unknown {
-  if (value instanceof Error) return encodeError(value, depth + 1);
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'function' || typeof value === 'symbol' ? String(value) : value;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+    return typeof value === 'symbol' ? value.toString() : value;
   }
-  if (typeof (value as any).entries === 'function' && typeof (value as any).get === 'function' && !(value instanceof Map)) {
-    // fetch Headers and similar: keep as a plain record
-    try {
+  if (typeof value === 'function') return safeString(value);
+  if (isErrorLike(value)) return encodeError(value, depth + 1);
+  try {
+    if (typeof (value as any).entries === 'function' && typeof (value as any).get === 'function' && !(value instanceof Map)) {
+      // fetch Headers and similar: keep as a plain record
       return Object.fromEntries((value as any).entries());
-    } catch {
-      /* fall through */
     }
+  } catch {
+    /* fall through */
   }
   try {
     return structuredClone(value);
   } catch {
-    return String(value);
+    return safeString(value);
   }
 }
 
+/**
+ * A cloneable description of `error` for another thread or process. Never throws: parts that
+ * cannot be read or copied (throwing getters, Proxies, functions) travel as strings, and cause
+ * chains are cut at depth 8 (so circular causes end).
+ */
 export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
-  if (!(error instanceof Error) && !(error !== null && typeof error === 'object' && 'message' in (error as object) && 'name' in (error as object))) {
-    return cloneable(error, depth);
-  }
+  if (!isErrorLike(error)) return cloneable(error, depth);
   const e = error as Error & Record<string, unknown>;
   const props: Record<string, unknown> = {};
   if (depth < 8) {
-    for (const key of Object.keys(e)) {
+    let keys: string[] = [];
+    try {
+      keys = Object.keys(e);
+    } catch {
+      /* a Proxy that refuses to list its keys: send none */
+    }
+    for (const key of keys) {
       if (key === 'cause' || key === 'errors' || key === 'stack' || key === 'message') continue;
-      props[key] = cloneable(e[key], depth);
+      props[key] = cloneable(readProperty(e, key), depth);
     }
   }
-  const out: EncodedError = { __concurryError: 1, name: String(e.name ?? 'Error'), message: String(e.message ?? ''), stack: e.stack, props };
-  if ('cause' in e && depth < 8) out.cause = encodeError(e.cause, depth + 1);
-  if (Array.isArray((e as any).errors) && depth < 8) out.errors = (e as any).errors.map((x: unknown) => encodeError(x, depth + 1));
+  const name = readProperty(e, 'name');
+  const message = readProperty(e, 'message');
+  const stack = readProperty(e, 'stack');
+  const out: EncodedError = {
+    __concurryError: 1,
+    name: name === undefined ? 'Error' : safeString(name),
+    message: message === undefined ? '' : safeString(message),
+    stack: stack === undefined ? undefined : safeString(stack),
+    props,
+  };
+  if (depth < 8) {
+    let hasCause = false;
+    try {
+      hasCause = 'cause' in e;
+    } catch {
+      /* unreadable: no cause */
+    }
+    if (hasCause) out.cause = encodeError(readProperty(e, 'cause'), depth + 1);
+    const errors = readProperty(e, 'errors');
+    if (Array.isArray(errors)) {
+      try {
+        out.errors = errors.map((x: unknown) => encodeError(x, depth + 1));
+      } catch {
+        /* a hostile array: keep the error without its list */
+      }
+    }
+  }
   return out;
 }
 

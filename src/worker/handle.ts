@@ -5,10 +5,11 @@
  * Transport.
  */
 import { CancelledError, WorkerStoppedError } from '../errors.js';
+import { checkDuration, checkOneOf, checkOptionsArgument, configError } from '../config/validate.js';
 import { Future } from '../future/future.js';
 import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
-import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
+import { RUNTIME_EVENT_TYPES, type RuntimeEvent, type RuntimeEventType } from '../runtime/events.js';
 import { unknownMethod } from '../runtime/runtime.js';
 import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilience/guard.js';
 import { LatencyRecorder, type LatencySummary } from '../resilience/latency.js';
@@ -49,7 +50,10 @@ export interface HandleStats {
 
 /** Options of `stop()`. */
 export interface StopOptions {
-  /** How long running calls may take to finish before they are cancelled, ms. */
+  /**
+   * How long running calls may take to finish before they are cancelled, ms (>= 0). `Infinity`
+   * waits for them however long they take. Default: the worker's `stopTimeout` option.
+   */
   timeout?: number;
 }
 
@@ -201,6 +205,9 @@ export class HandleCore {
   }
 
   on<T extends RuntimeEventType>(type: T, listener: EventListener<T>): () => void {
+    // Checked here: a bad listener would otherwise throw later, inside whatever raised the event.
+    checkOneOf('on(type)', type, RUNTIME_EVENT_TYPES);
+    if (typeof listener !== 'function') throw configError('on(type, listener)', listener, 'a function receiving the event');
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
     set.add(listener);
@@ -226,11 +233,11 @@ export class HandleCore {
     return this.transport.ready();
   }
 
-  /** Idempotent: every call returns the same promise. */
-  stop(options: StopOptions = {}): Promise<void> {
+  /** Idempotent: every call returns the same promise. Bad options throw ConfigError, even after a stop. */
+  stop(options?: StopOptions): Promise<void> {
+    const timeout = checkDuration('stop({ timeout })', checkOptionsArgument('stop()', options).timeout) ?? this.stopTimeout;
     if (this.stopPromise) return this.stopPromise;
     this.stopped = true;
-    const timeout = options.timeout ?? this.stopTimeout;
     this.stopPromise = (async () => {
       for (const h of this.held.splice(0)) h.future.reject(new CancelledError('Worker stopped before the call was sent'));
       try {

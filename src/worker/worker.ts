@@ -221,11 +221,15 @@ function retryOptionsOf(o: Record<string, unknown>): WorkerRetryOptions {
 }
 
 /**
- * The handle object: one own property per method (fast to call), controls, and a prototype that
- * turns a call of a method the class doesn't have into a clear error.
+ * The handle object: a plain object with one own property per public method of the class and the
+ * controls (`ready`, `stop`, `on`, `off`, `stats`, `circuit`, `Symbol.asyncDispose`). Nothing else
+ * answers: any other name reads as `undefined` (apart from what every object inherits from
+ * `Object.prototype`), so duck-typing checks (`typeof x.then === 'function'`, `x.pipe`, `x.next`,
+ * `x.toJSON`) see a handle for what it is, and calling a name the class lacks is JavaScript's own
+ * "is not a function" TypeError. Own properties also keep calls on V8's fast path (no Proxy).
  */
 export function makeHandle(core: HandleCore): object {
-  const handle: Record<string | symbol, unknown> = Object.create(missingMethodTrap(core));
+  const handle: Record<string | symbol, unknown> = {};
   for (const name of core.methodNames) {
     handle[name] = (...args: unknown[]) => core.call(name, args);
   }
@@ -237,21 +241,6 @@ export function makeHandle(core: HandleCore): object {
   Object.defineProperty(handle, 'circuit', { get: () => core.circuit, enumerable: true });
   handle[Symbol.asyncDispose] = () => core.stop();
   return handle;
-}
-
-function missingMethodTrap(core: HandleCore): object {
-  return new Proxy(Object.prototype, {
-    get(target, prop, receiver) {
-      if (typeof prop === 'symbol' || prop in target || prop === 'then' || prop === 'toJSON') {
-        return Reflect.get(target, prop, receiver);
-      }
-      return () => {
-        throw new TypeError(
-          `${core.className} has no public method '${prop}'; its methods are: ${core.methodNames.join(', ') || '(none)'}`,
-        );
-      };
-    },
-  });
 }
 
 export { WorkerInitError };

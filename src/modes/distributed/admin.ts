@@ -2,7 +2,7 @@
 import { ConfigError } from '../../errors.js';
 import { LimitPool } from '../../limits/limit-pool.js';
 import { LimitSet } from '../../limits/limit-set.js';
-import { connectionFromEnv, createClient, type ConnectionOption } from './connection.js';
+import { connectionFromEnv, createClient, waitForReady, type ConnectionOption } from './connection.js';
 import { withScripts } from './lua.js';
 import { describeLimits, readLimitStats } from './redis-limits.js';
 import { Keys } from './wire.js';
@@ -25,8 +25,11 @@ export async function distributedLimitStats(limits: LimitSet | LimitPool, target
   const description = describeLimits(limits);
   if (!description) return { waiting: 0 };
   const keys = new Keys(target.prefix ?? 'concurry');
-  const client = withScripts(await createClient(connectionFromEnv(target.connection), 'concurry:stats'));
+  const conn = connectionFromEnv(target.connection);
+  const client = withScripts(await createClient(conn, 'concurry:stats'));
   try {
+    // Commands wait through reconnects: without this a wrong password or an unreachable Redis would hang here.
+    await waitForReady(client, conn);
     if (description.type === 'set') return await readLimitStats(client, keys, description.set);
     return { sets: await Promise.all(description.sets.map((s) => readLimitStats(client, keys, s))) };
   } finally {

@@ -24,6 +24,8 @@ import { observeLimitWaits } from '../../resilience/limit-events.js';
 import { encodeError } from '../../serialize/errors.js';
 import { TaskWorker } from '../../task/task-worker.js';
 import { CALLER_LEASE_MS } from './caller.js';
+import { checkDuration } from '../../config/validate.js';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
 import { connectionFromEnv, createClient, describeConnection, loadBullmq, redactSecrets, waitForReady, within, type ConnectionOption } from './connection.js';
 import { withScripts, type ScriptClient } from './lua.js';
 import { limitsFromDescription, type LimitsBackend, type RedisLimitSet } from './redis-limits.js';
@@ -116,6 +118,7 @@ class Host implements DistributedHost {
     if (!Number.isInteger(this.leaseMs) || this.leaseMs < 100) throw new ConfigError(`Host leaseMs must be an integer >= 100, got ${String(options.leaseMs)}`);
     this.capacity = options.concurrency ?? os.cpus().length;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new ConfigError(`Host concurrency must be an integer >= 1, got ${String(options.concurrency)}`);
+    checkDuration('drainTimeoutMs', options.drainTimeoutMs);
     this.allowSource = options.allowSourceFunctions === true;
     this.log = options.log ?? (() => {});
     this.name = options.name ?? `${os.hostname()}:${process.pid}`;
@@ -679,12 +682,12 @@ class HostedInstance {
     if (this.stopping) return;
     if (this.worker) await within(this.worker.close(true), 3000);
     if (this.inflight > 0) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimeout | undefined;
       await new Promise<void>((resolve) => {
         this.idleWaiter = resolve;
-        timer = setTimeout(resolve, ms);
+        timer = setLongTimeout(resolve, ms);
       });
-      clearTimeout(timer);
+      clearLongTimeout(timer);
     }
     await this.stop(0, false);
   }

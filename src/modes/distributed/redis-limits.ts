@@ -13,7 +13,7 @@ import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
 import { Acquisition } from '../../limits/acquisition.js';
 import { LimitPool } from '../../limits/limit-pool.js';
 import { AdaptiveLimit } from '../../limits/adaptive.js';
-import { LimitSet, amountsOf, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { LimitSet, amountsOf, checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
 
@@ -144,10 +144,9 @@ export class RedisLimitSet implements LimitsLike {
     return out;
   }
 
-  async acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
+  async acquire(requested: Requested = {}, options?: AcquireOptions): Promise<Acquisition> {
     const amounts = this.amountsFor(requested);
-    const { timeout, signal } = options;
-    if (timeout !== undefined && !(timeout >= 0)) throw new RangeError(`acquire(): timeout must be >= 0 ms, got ${timeout}`);
+    const { timeout, signal } = checkAcquireOptions(options);
     if (signal?.aborted) throw new AbortError('Limit acquisition aborted', { cause: signal.reason });
     const reqId = randomUUID();
     const started = performance.now();

@@ -24,6 +24,7 @@ import { CallerClient, type ClientTransport, type HostWatcher } from './caller.j
 import { connectionFromEnv, within, type ConnectionOption } from './connection.js';
 import { describeLimitsOption, limitSetKeys } from './redis-limits.js';
 import { encodeRuntimeOptions } from './security.js';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
 import { pack, type HostMessage, type PlacementData, type PlacementPayload, type WireCall } from './wire.js';
 
 /** How calls are treated when the host running them dies. */
@@ -184,10 +185,10 @@ export class DistributedTransport implements Transport, ClientTransport {
         const stopped = new Promise<void>((resolve) => (this.stopWaiter = resolve));
         const onGone: HostWatcher = { hostGone: () => this.stopWaiter?.(), wantsWatch: () => !this.stopped };
         this.client.watchHost(host, onGone);
-        await within(this.client.cmd.publish(this.client.keys.bus, JSON.stringify({ t: 'stop', i: p.id, timeout: timeoutMs })), STOP_GRACE_MS);
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs + STOP_GRACE_MS)))]);
-        clearTimeout(timer);
+        await within(this.client.cmd.publish(this.client.keys.bus, JSON.stringify({ t: 'stop', i: p.id, timeout: jsonDuration(timeoutMs) })), STOP_GRACE_MS);
+        let timer: LongTimeout | undefined;
+        await Promise.race([stopped, new Promise<void>((r) => (timer = setLongTimeout(r, timeoutMs + STOP_GRACE_MS)))]);
+        clearLongTimeout(timer);
         this.client.unwatchHost(host, onGone);
       }
       await this.dropPlacement(p);
@@ -471,4 +472,9 @@ function uncodableArgument(className: string, call: PendingCall, error: Error): 
     }
   }
   return new TypeError(`The arguments of ${className}.${call.method} cannot be sent to the worker: ${error.message}`);
+}
+
+/** JSON turns Infinity into null (which the host reads as 0): send the largest finite number instead, which never runs out. */
+function jsonDuration(ms: number): number {
+  return Number.isFinite(ms) ? ms : Number.MAX_VALUE;
 }

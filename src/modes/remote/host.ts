@@ -6,7 +6,7 @@
 import { CancelledError, WorkerInitError } from '../../errors.js';
 import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/runtime.js';
 import { decodeOptions } from '../../serialize/options.js';
-import { encodeError, decodeError } from '../../serialize/errors.js';
+import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
 import type { LimitsLike } from '../../limits/limit-set.js';
@@ -30,7 +30,7 @@ function describeUncloneable(value: unknown): string {
     structuredClone(value);
     return '';
   } catch (e) {
-    return (e as Error).message;
+    return describeThrown(e);
   }
 }
 
@@ -80,7 +80,7 @@ export function startHost(port: HostPort): void {
         try {
           port.post({ t: 'results', batch: result });
         } catch (error) {
-          const reason = describeUncloneable(result[2]) || (error as Error).message;
+          const reason = describeUncloneable(result[2]) || describeThrown(error);
           const method = batchMethods[i / WIRE_STRIDE];
           const failure = encodeError(new TypeError(`The result of ${className}.${method} cannot be sent back from the worker: ${reason}`));
           port.post({ t: 'results', batch: [result[0], false, failure] });

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { LimitUsageError, type ReleaseOptions } from '../../limits/acquisition.js';
-import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
 import type { Acquisition } from '../../limits/acquisition.js';
 import type { FromWorker, RemoteAcquireReply } from './protocol.js';
 
@@ -72,7 +72,13 @@ export class RemoteLimits implements LimitsLike {
   constructor(private readonly post: Post) {}
 
   /** Acquires from the caller's limits — from its shared set `set` when a thread's own set sends it here. */
-  acquire(requested: Requested = {}, options: AcquireOptions = {}, set?: number): Promise<Acquisition> {
+  acquire(requested: Requested = {}, acquireOptions?: AcquireOptions, set?: number): Promise<Acquisition> {
+    let options: AcquireOptions;
+    try {
+      options = checkAcquireOptions(acquireOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const rid = this.nextRid++;
     return new Promise<Acquisition>((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);

@@ -14,6 +14,7 @@ import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
 import { encodeOptions } from '../../serialize/options.js';
+import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
@@ -177,9 +178,9 @@ export class RemoteTransport implements Transport {
     this.channel.ref();
     const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     this.channel.post({ t: 'stop', timeout: timeoutMs });
-    const killTimer = setTimeout(() => this.channel.kill(), timeoutMs + STOP_GRACE_MS);
+    const killTimer = setLongTimeout(() => this.channel.kill(), timeoutMs + STOP_GRACE_MS);
     await exited;
-    clearTimeout(killTimer);
+    clearLongTimeout(killTimer);
   }
 
   private readonly flush = (): void => {
