@@ -1,0 +1,150 @@
+/**
+ * The package as a user installs it (issue 17): built, packed and installed into fresh projects,
+ * then used from plain ESM JavaScript, TypeScript under tsx, TypeScript compiled by tsc (ESM and
+ * CommonJS), require(), the `concurry` CLI and a distributed host — never from src/.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { buildAndPack, consumerProject, CURRENT_TYPESCRIPT, pinned, run, userEnv } from './consumer-project.js';
+
+const SETUP_MS = 300_000;
+const RUN_MS = 120_000;
+
+/** Has the tarball, bullmq, ioredis and tsx: the runtime checks. */
+let full: string;
+/** Only the tarball, TypeScript (two majors) and @types/node: strict types without the optional peers. */
+let bare: string;
+let tarball: string;
+
+beforeAll(async () => {
+  tarball = await buildAndPack();
+  [full, bare] = await Promise.all([
+    consumerProject('full', tarball, [pinned('tsx'), pinned('typescript'), pinned('@types/node'), pinned('bullmq'), pinned('ioredis')]),
+    consumerProject('bare', tarball, [pinned('typescript'), pinned('@types/node'), `typescript-current@npm:typescript@${CURRENT_TYPESCRIPT}`]),
+  ]);
+}, SETUP_MS);
+
+const tsc = (dir: string) => join(dir, 'node_modules/typescript/bin/tsc');
+const tscCurrent = (dir: string) => join(dir, 'node_modules/typescript-current/bin/tsc');
+
+/** What Calc (test/package/consumer) returns in one mode: 2 + 3, and its QuotaError as the caller sees it. */
+const expected = {
+  total: 5,
+  error: { isError: true, name: 'QuotaError', message: 'over quota', code: 'E_QUOTA' },
+};
+const everyLocalMode = { sync: expected, async: expected, thread: expected, process: expected };
+
+function lastJsonLine(stdout: string): unknown {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+describe('the installed package', () => {
+  it('runs one worker class in sync, async, thread and process modes from plain ES module JavaScript', async () => {
+    const r = await run(process.execPath, ['run.mjs'], { cwd: full });
+    expect(r.stderr).toBe('');
+    expect(lastJsonLine(r.stdout)).toEqual(everyLocalMode);
+  }, RUN_MS);
+
+  it('runs the same from TypeScript under tsx', async () => {
+    const r = await run(process.execPath, ['--import', 'tsx', 'ts/run.ts'], { cwd: full });
+    expect(r.stderr).toBe('');
+    expect(lastJsonLine(r.stdout)).toEqual(everyLocalMode);
+  }, RUN_MS);
+
+  it(`compiles strictly (skipLibCheck: false) without bullmq or ioredis installed, with TypeScript ${pinned('typescript')} and ${CURRENT_TYPESCRIPT}`, async () => {
+    const [old, current] = await Promise.all([
+      run(process.execPath, [tsc(bare), '-p', 'tsconfig.json', '--outDir', 'out'], { cwd: bare }),
+      run(process.execPath, [tscCurrent(bare), '-p', 'tsconfig.json', '--noEmit'], { cwd: bare }),
+    ]);
+    expect(old.stdout + old.stderr).toBe('');
+    expect(old.code).toBe(0);
+    expect(current.stdout + current.stderr).toBe('');
+    expect(current.code).toBe(0);
+  }, RUN_MS);
+
+  it('runs the tsc output (module NodeNext) under node, without tsx installed', async () => {
+    const r = await run(process.execPath, ['out/run.js'], { cwd: bare });
+    expect(r.stderr).toBe('');
+    expect(lastJsonLine(r.stdout)).toEqual(everyLocalMode);
+  }, RUN_MS);
+
+  it('loads through require() on Node >= 20.19 (require of ES modules)', async () => {
+    const r = await run(process.execPath, ['cjs/require.cjs'], { cwd: full });
+    expect(r.stderr).toBe('');
+    expect(lastJsonLine(r.stdout)).toEqual({ worker: 'function', gather: 'function', sum: 5 });
+  }, RUN_MS);
+
+  it('says it is ES module only, and what to do, where require() cannot load ES modules', async () => {
+    // --no-experimental-require-module gives what Node < 20.19 does: no require(esm).
+    const r = await run(process.execPath, ['--no-experimental-require-module', 'cjs/require.cjs'], { cwd: full });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('concurry is an ES module package and this Node.js');
+    expect(r.stderr).toContain("Use `import ... from 'concurry'`");
+    expect(r.stderr).toContain('Node.js 20.19+');
+  }, RUN_MS);
+
+  it('works from a TypeScript project compiled to CommonJS', async () => {
+    const built = await run(process.execPath, [tsc(bare), '-p', 'cts/tsconfig.json'], { cwd: bare });
+    expect(built.stdout + built.stderr).toBe('');
+    const r = await run(process.execPath, ['cts/out/index.js'], { cwd: bare });
+    expect(r.stderr).toBe('');
+    expect(lastJsonLine(r.stdout)).toEqual({ sum: 5 });
+    const old = await run(process.execPath, ['--no-experimental-require-module', 'cts/out/index.js'], { cwd: bare });
+    expect(old.stderr).toContain('concurry is an ES module package');
+  }, RUN_MS);
+
+  it('answers `npx concurry --help` and `--version`', async () => {
+    const help = await run('npx', ['concurry', '--help'], { cwd: full });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: concurry host --module <file>');
+    const version = await run('npx', ['concurry', '--version'], { cwd: full });
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(pinnedVersion());
+  }, RUN_MS);
+});
+
+function pinnedVersion(): string {
+  return (JSON.parse(readFileSync(join(full, 'node_modules/concurry/package.json'), 'utf8')) as { version: string }).version;
+}
+
+describe('the installed package with a distributed host', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, SETUP_MS);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('`npx concurry host --module …` serves a distributed call', async () => {
+    const host = spawn('npx', ['concurry', 'host', '--module', './calc.mjs', '--redis', redis.url, '--prefix', 'pkgtest', '--concurrency', '2', '--quiet', '--exit-with-parent'], {
+      cwd: full,
+      env: userEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    host.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => host.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let stdout = '';
+        host.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+          if (stdout.includes('concurry host ready')) resolve();
+        });
+        void exited.then((code) => reject(new Error(`host exited with ${code} before it was ready:\n${stderr}`)));
+      });
+      const r = await run(process.execPath, ['run.mjs', 'distributed'], { cwd: full, env: userEnv({ CONCURRY_TEST_REDIS: redis.url }) });
+      expect(r.stderr).toBe('');
+      expect(lastJsonLine(r.stdout)).toEqual({ distributed: expected });
+    } finally {
+      host.stdin.end(); // --exit-with-parent: the host stops when its standard input closes
+      expect(await exited).toBe(0);
+    }
+    expect(stderr).toBe('');
+  }, RUN_MS);
+});
