@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { buildAndPack, consumerProject, CURRENT_TYPESCRIPT, pinned, run, userEnv } from './consumer-project.js';
+import { buildAndPack, consumerProject, CURRENT_TYPESCRIPT, pinned, repoRoot, run, userEnv } from './consumer-project.js';
 
 const SETUP_MS = 300_000;
 const RUN_MS = 120_000;
@@ -109,6 +109,38 @@ describe('the installed package', () => {
 
 function pinnedVersion(): string {
   return (JSON.parse(readFileSync(join(full, 'node_modules/concurry/package.json'), 'utf8')) as { version: string }).version;
+}
+
+describe('package hygiene', () => {
+  it('publint (strict) and are-the-types-wrong find no problems in the tarball', async () => {
+    const [lint, attw] = await Promise.all([
+      run(process.execPath, [bin('publint'), 'run', tarball, '--strict'], { cwd: repoRoot }),
+      run(process.execPath, [bin('@arethetypeswrong/cli', 'attw'), tarball, '--format', 'ascii'], { cwd: repoRoot }),
+    ]);
+    expect(lint.stdout + lint.stderr).toContain('All good!');
+    expect(lint.code).toBe(0);
+    expect(attw.stdout).toContain('No problems found');
+    expect(attw.code).toBe(0);
+  }, RUN_MS);
+
+  it('ships a LICENSE, a repository field, and no maps pointing at unshipped sources', async () => {
+    const files = (await run('tar', ['-tzf', tarball], { cwd: repoRoot })).stdout.split('\n').filter(Boolean);
+    expect(files).toContain('package/LICENSE');
+    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('package/src/'))).toEqual([]);
+    const installed = join(full, 'node_modules/concurry');
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toContain('Apache License');
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { repository?: { url?: string }; license?: string };
+    expect(manifest.license).toBe('Apache-2.0');
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\//);
+    const index = readFileSync(join(installed, 'dist/src/index.js'), 'utf8');
+    expect(index).not.toContain('sourceMappingURL');
+  }, RUN_MS);
+});
+
+/** A dev tool's CLI script in the repository's node_modules. */
+function bin(pkg: string, name = pkg): string {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { bin: string | Record<string, string> };
+  return join(repoRoot, 'node_modules', pkg, typeof manifest.bin === 'string' ? manifest.bin : manifest.bin[name]!);
 }
 
 describe('the installed package with a distributed host', () => {
