@@ -4,8 +4,8 @@
  * that is not meant to compile alone starts with a `// fragment` comment (see docs/writing-docs.md).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { docSnippets, snippetsOf, type Snippet } from './snippets.js';
@@ -13,26 +13,46 @@ import { docSnippets, snippetsOf, type Snippet } from './snippets.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = join(root, 'test/docs/.snippets');
 
-function moduleName(s: Snippet): string {
-  return `${s.file.replace(/[/.]/g, '_')}_${s.line}.ts`;
+const companions = fileURLToPath(new URL('./companions', import.meta.url));
+
+/**
+ * Where each block goes: one folder per page, and a new folder when a named block starts the next
+ * example (its name is taken, or the example so far already imported its modules), so a page's
+ * modules import each other as the page shows.
+ */
+function layout(snippets: Snippet[]): Map<string, Snippet> {
+  const out = new Map<string, Snippet>();
+  let page = '';
+  let group = 0;
+  let names = new Set<string>();
+  let imported = false; // a block of this group imports a sibling: the next named block starts a new example
+  for (const s of snippets) {
+    if (s.file !== page) [page, group, names, imported] = [s.file, 0, new Set(), false];
+    if (s.name && (names.has(s.name) || imported)) [group, names, imported] = [group + 1, new Set(), false];
+    if (s.name) names.add(s.name);
+    if (/from '\.\.?\//.test(s.code)) imported = true;
+    out.set(join(s.file.replace(/[/.]/g, '_'), `g${group}`, s.name ?? `block_${s.line}.ts`), s);
+  }
+  return out;
 }
 
 /** tsc on the blocks; its messages with each block's file and line put back (`docs/limits.md:12: …`). */
 function typeCheck(snippets: Snippet[]): Promise<string[]> {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const byName = new Map<string, Snippet>();
-  for (const s of snippets) {
-    byName.set(moduleName(s), s);
+  const placed = layout(snippets);
+  for (const [path, s] of placed) {
+    const folder = join(dir, ...path.split('/').slice(0, 2));
+    if (!existsSync(join(folder, 'model.ts'))) cpSync(companions, folder, { recursive: true });
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
     // `export {}` makes every block a module: top-level await, and no names shared between blocks.
-    writeFileSync(join(dir, moduleName(s)), `${s.code}\nexport {};\n`);
+    writeFileSync(join(dir, path), `${s.code}\nexport {};\n`);
   }
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       extends: '../../../tsconfig.json',
       compilerOptions: { noEmit: true, rootDir: '../../..', paths: { concurry: ['../../../src/index.ts'], 'concurry/distributed': ['../../../src/distributed.ts'] } },
-      include: ['*.ts'],
+      include: ['**/*.ts'],
       exclude: [],
     }),
   );
@@ -44,7 +64,7 @@ function typeCheck(snippets: Snippet[]): Promise<string[]> {
         .filter(Boolean)
         .map((line) => {
           const m = /^test\/docs\/\.snippets\/([^(]+)\((\d+),(\d+)\): (.*)$/.exec(line);
-          const s = m && byName.get(m[1]!);
+          const s = m && placed.get(m[1]!);
           return s ? `${s.file}:${s.line + Number(m[2])}: ${m[4]}` : line;
         });
       rmSync(dir, { recursive: true, force: true });

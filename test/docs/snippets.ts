@@ -1,7 +1,8 @@
 /**
  * The ```ts blocks of README.md and docs/*.md, as standalone modules to type-check against the
  * package. A block whose first line is a `// fragment` comment is shown to readers as not
- * compilable on its own (docs/contributing-docs.md) and is left out.
+ * compilable on its own (docs/writing-docs.md) and is left out. A block whose first line names a
+ * file (`// llm.ts`) is that module: the blocks after it on the same page may import it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ export interface Snippet {
   line: number;
   code: string;
   fragment: boolean;
+  /** The file a block says it is, by a first-line comment like `// workers/llm.ts`; other blocks of the same page import it. */
+  name?: string;
 }
 
 const FENCE = /^```ts\s*$/;
@@ -27,7 +30,9 @@ export function snippetsOf(markdown: string, file: string): Snippet[] {
     let end = start;
     while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end++;
     const code = lines.slice(start, end).join('\n');
-    out.push({ where: `${file}:${i + 1}`, file, line: i + 1, code, fragment: /^\s*\/\/ fragment\b/.test(lines[start] ?? '') });
+    const first = lines[start] ?? '';
+    const name = /^\/\/ ([\w./-]+\.ts)\b/.exec(first)?.[1];
+    out.push({ where: `${file}:${i + 1}`, file, line: i + 1, code, fragment: /^\s*\/\/ fragment\b/.test(first), ...(name ? { name } : {}) });
     i = end;
   }
   return out;
