@@ -4,13 +4,17 @@
  * CommonJS), require(), the `concurry` CLI and a distributed host — never from src/.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProvider } from '../../examples/llm/provider.js';
+import { docSnippets } from '../docs/snippets.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { buildAndPack, consumerProject, CURRENT_TYPESCRIPT, pinned, repoRoot, run, userEnv } from './consumer-project.js';
 
 const SETUP_MS = 300_000;
+/** A provider seed whose first answer to one of the quickstart's prompts is not JSON. */
+const QUICKSTART_SEED = 1;
 const RUN_MS = 120_000;
 
 /** Has the tarball, bullmq, ioredis and tsx: the runtime checks. */
@@ -110,6 +114,30 @@ describe('the installed package', () => {
 function pinnedVersion(): string {
   return (JSON.parse(readFileSync(join(full, 'node_modules/concurry/package.json'), 'utf8')) as { version: string }).version;
 }
+
+describe('the README quickstart, as a user copies it', () => {
+  it('runs in thread mode against the simulated provider: answers are JSON, rejected outputs are retried with feedback', async () => {
+    const [quickstart] = docSnippets(repoRoot).filter((s) => s.file === 'README.md');
+    const folder = join(full, 'quickstart');
+    writeFileSync(join(folder, 'main.ts'), quickstart!.code);
+    copyFileSync(join(repoRoot, 'examples/llm/protocol.ts'), join(folder, 'protocol.ts'));
+    // Seeded so that some first answers are not JSON: the validator must reject them and the retry,
+    // told why, is repaired by the provider.
+    const provider = await startProvider({ seed: QUICKSTART_SEED, malformedRate: 0.5, latency: 5, rpm: 10_000, tpm: 1_000_000 });
+    try {
+      const r = await run(process.execPath, ['--import', 'tsx', 'quickstart/main.ts'], { cwd: full, env: userEnv({ PROVIDER_URL: provider.url, API_KEY: 'sk-test' }) });
+      expect(r.code, r.stderr).toBe(0);
+      const stats = provider.stats();
+      const answers = [...r.stdout.matchAll(/'(\{.*?\})'/g)].map((m) => JSON.parse(m[1]!) as { sentiment: string });
+      expect(answers.map((a) => a.sentiment)).toEqual(['positive', 'negative']);
+      expect(stats.malformed).toBeGreaterThanOrEqual(1);
+      expect(stats.repaired).toBe(stats.malformed);
+      expect(stats.requests).toBe(2 + stats.malformed);
+    } finally {
+      await provider.close();
+    }
+  }, RUN_MS);
+});
 
 describe('package hygiene', () => {
   it('publint (strict) and are-the-types-wrong find no problems in the tarball', async () => {
