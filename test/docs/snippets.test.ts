@@ -30,7 +30,7 @@ function layout(snippets: Snippet[]): Map<string, Snippet> {
     if (s.file !== page) [page, group, names, imported] = [s.file, 0, new Set(), false];
     if (s.name && (names.has(s.name) || imported)) [group, names, imported] = [group + 1, new Set(), false];
     if (s.name) names.add(s.name);
-    if (/from '\.\.?\//.test(s.code)) imported = true;
+    for (const m of s.code.matchAll(/from '\.\/([\w./-]+)\.js'/g)) if (names.has(`${m[1]}.ts`)) imported = true;
     out.set(join(s.file.replace(/[/.]/g, '_'), `g${group}`, s.name ?? `block_${s.line}.ts`), s);
   }
   return out;
