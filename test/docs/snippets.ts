@@ -43,3 +43,25 @@ export function docSnippets(root: string): Snippet[] {
   const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
   return files.flatMap((f) => snippetsOf(readFileSync(join(root, f), 'utf8'), f));
 }
+
+/**
+ * Where each block goes: one folder per page, and a new folder when a named block starts the next
+ * example (its name is taken, or the example so far already imported its modules), so a page's
+ * modules import each other as the page shows.
+ */
+export function layout(snippets: Snippet[]): Map<string, Snippet> {
+  const out = new Map<string, Snippet>();
+  let page = '';
+  let group = 0;
+  let names = new Set<string>();
+  let imported = false; // a block of this group imports a sibling: the next named block starts a new example
+  for (const s of snippets) {
+    if (s.file !== page) [page, group, names, imported] = [s.file, 0, new Set(), false];
+    if (s.name && (names.has(s.name) || imported)) [group, names, imported] = [group + 1, new Set(), false];
+    if (s.name) names.add(s.name);
+    for (const m of s.code.matchAll(/from '\.\/([\w./-]+)\.js'/g)) if (names.has(`${m[1]}.ts`)) imported = true;
+    out.set(join(s.file.replace(/[/.]/g, '_'), `g${group}`, s.name ?? `block_${s.line}.ts`), s);
+  }
+  return out;
+}
+
