@@ -4,14 +4,13 @@
  * CommonJS), require(), the `concurry` CLI and a distributed host — never from src/.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProvider } from '../../examples/llm/provider.js';
 import { docSnippets, layout } from '../docs/snippets.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { docsFolder, RECIPE_RUNS, startRecipeApi } from './doc-runs.js';
 import { buildAndPack, consumerProject, CURRENT_TYPESCRIPT, pinned, repoRoot, run, userEnv } from './consumer-project.js';
 
 const SETUP_MS = 300_000;
@@ -123,19 +122,10 @@ function pinnedVersion(): string {
   return (JSON.parse(readFileSync(join(full, 'node_modules/concurry/package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** A folder of the consumer project for docs' code, with the `./model.js` they import (see model-companion.ts). */
-function docsFolder(name: string): string {
-  const folder = join(full, 'docs-run', name);
-  mkdirSync(folder, { recursive: true });
-  copyFileSync(join(full, 'model-companion.ts'), join(folder, 'model.ts'));
-  copyFileSync(join(repoRoot, 'examples/llm/protocol.ts'), join(folder, 'protocol.ts'));
-  return folder;
-}
-
 describe('the README quickstart, as a user copies it', () => {
   it('runs in thread mode against the simulated provider: answers are JSON, rejected outputs are retried with feedback', async () => {
     const [quickstart] = docSnippets(repoRoot).filter((s) => s.file === 'README.md');
-    const folder = docsFolder('quickstart');
+    const folder = docsFolder(full, 'quickstart');
     writeFileSync(join(folder, 'main.ts'), quickstart!.code);
     // Seeded so that some first answers are not JSON: the validator must reject them and the retry,
     // told why, is repaired by the provider.
@@ -155,43 +145,6 @@ describe('the README quickstart, as a user copies it', () => {
   }, RUN_MS);
 });
 
-/** What each recipe of docs/recipes.md must print when it runs; a recipe missing here fails the test. */
-const RECIPE_RUNS: { has: string; edits?: [string, string][]; env?: Record<string, string>; expect: (out: string) => void }[] = [
-  // The provider answers sentiment JSON, never a person: every attempt is rejected with a reason.
-  { has: 'class Extractor', expect: (out) => expect(out).toContain('gave up after 4 attempts') },
-  {
-    has: 'new LimitPool(',
-    env: { KEY_A: 'key-a', KEY_B: 'key-b', KEY_C: 'key-c' },
-    expect: (out) => expect(['key-a', 'key-b', 'key-c'].map((k) => out.split(`'${k}'`).length - 1)).toEqual([3, 3, 3]),
-  },
-  // 40 prompts instead of 200: the token budget then covers them at once (200 wait ~80 s for refills).
-  { has: "import { LLM } from './llm.js'", edits: [['length: 200', 'length: 40']], expect: (out) => expect(out).toMatch(/^40 \{/m) },
-  { has: "from './api.js'", expect: (out) => expect(out).toMatch(/retry after 503: waiting \d+ ms[\s\S]*HttpError 404/) },
-  { has: 'countPrimes', expect: (out) => expect(out).toContain('primes below 2000000: 148933') },
-  {
-    has: "from './provider.js'",
-    expect: (out) => {
-      expect(out).toContain('primary complete failed (Error): using the backup');
-      expect(out).toMatch(/^backup answer closed \d+$/m);
-    },
-  },
-];
-
-/** Stands for the web APIs the recipes call: /api (one 503, then items; 404 for /missing), /primary (always 503), /backup. */
-async function startRecipeApi(): Promise<{ url: string; close(): Promise<void> }> {
-  let itemsCalls = 0;
-  const server = createServer((req, res) => {
-    const reply = (status: number, body: string, type = 'application/json') => res.writeHead(status, { 'content-type': type }).end(body);
-    if (req.url === '/api/items') return itemsCalls++ === 0 ? reply(503, '{}') : reply(200, JSON.stringify(['item-1', 'item-2']));
-    if (req.url === '/primary/complete') return reply(503, 'overloaded', 'text/plain');
-    if (req.url === '/backup/complete') return reply(200, 'backup answer', 'text/plain');
-    reply(404, '{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 describe('the recipes of docs/recipes.md, run in the modes they show', () => {
   const snippets = docSnippets(repoRoot).filter((s) => s.file === 'docs/recipes.md');
   const placed = [...layout(snippets)];
@@ -202,7 +155,7 @@ describe('the recipes of docs/recipes.md, run in the modes they show', () => {
     const [, entry] = placed.find(([p]) => p === path)!;
     const check = RECIPE_RUNS.find((r) => entry.code.includes(r.has));
     expect(check, `${entry.where}: a recipe without a run check in RECIPE_RUNS`).toBeDefined();
-    const folder = docsFolder(join('recipes', dirname(path)));
+    const folder = docsFolder(full, join('recipes', dirname(path)));
     for (const [p, s] of placed) if (dirname(p) === dirname(path)) writeFileSync(join(full, 'docs-run', 'recipes', p), s.code);
     const api = await startRecipeApi();
     const provider = await startProvider({ seed: 1, latency: 2, rpm: 100_000, tpm: 10_000_000 });
