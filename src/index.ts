@@ -43,6 +43,7 @@ export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
 export type { LoadBalancing } from './pool/balancers.js';
 export { isMainModule } from './util/main-module.js';
-export { HostRefusedError, describeConnection, type Delivery, type ConnectionOption, type RedisConnectionOptions } from './modes/distributed/index.js';
-export { distributedLimitStats, type DistributedTarget } from './modes/distributed/admin.js';
-export { startHost, type HostOptions, type DistributedHost } from './modes/distributed/host.js';
+// `mode: 'distributed'` works from this entry; the host, describeConnection and distributedLimitStats
+// are in 'concurry/distributed', whose types name the optional peers bullmq and ioredis.
+export { HostRefusedError } from './modes/distributed/security.js';
+export type { Delivery, ConnectionOption, RedisConnectionOptions } from './modes/distributed/options.js';

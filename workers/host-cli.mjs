@@ -4,7 +4,7 @@
 // Runs a distributed-mode host: it builds the worker classes exported by the given modules (and
 // nothing else) for callers using `mode: 'distributed'` on the same Redis and prefix. Plain JS on
 // purpose, like bootstrap.mjs: it registers tsx (when installed) so modules may be .ts files.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConcurry } from './load-concurry.mjs';
 
 const USAGE = `usage: concurry host --module <file> [--module <file> …] [options]
@@ -21,6 +21,7 @@ const USAGE = `usage: concurry host --module <file> [--module <file> …] [optio
   --name <name>              name shown in logs and host info (default: hostname:pid)
   --allow-source-functions   accept functions sent as source text (TaskWorker functions, retry
                              predicates) and run them: only when every client of this Redis is trusted
+  --version, -v              print concurry's version and exit
   --quiet                    no log lines (errors still go to stderr)
   --exit-with-parent         stop when standard input closes (for hosts a script spawns with a
                              stdin pipe: they end with it, even if it is killed)
@@ -85,6 +86,11 @@ function parse(argv) {
         break;
       case '--exit-with-parent':
         out.exitWithParent = true;
+        break;
+      case '--version':
+      case '-v':
+        console.log(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+        process.exit(0);
         break;
       case '--help':
       case '-h':

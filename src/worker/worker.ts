@@ -10,7 +10,7 @@ import { transportFactory } from '../modes/registry.js';
 import '../modes/local.js';
 import '../modes/thread.js';
 import '../modes/process.js';
-import '../modes/distributed/index.js';
+import '../modes/distributed/register.js';
 import { resolveRetryPolicies, RetryBudget, type WorkerRetryOptions } from '../retry/index.js';
 import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { toLimits } from './limits-option.js';

@@ -18,9 +18,9 @@ import {
   TaskWorker,
   Worker,
   WorkerInitError,
-  distributedLimitStats,
   gather,
 } from '../../src/index.js';
+import { distributedLimitStats } from '../../src/distributed.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { Broken, Counter, type ApiError } from './fixtures/workers.js';
 import { startHost, stopAll, type TestHost } from './hosts.js';

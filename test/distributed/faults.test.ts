@@ -4,7 +4,8 @@
  * that loses every key. Hosts run with a 1 s lease, so deaths are noticed within about a second.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, LimitSet, ResourceLimit, TimeoutError, WorkerCrashedError, distributedLimitStats } from '../../src/index.js';
+import { CancelledError, LimitSet, ResourceLimit, TimeoutError, WorkerCrashedError, } from '../../src/index.js';
+import { distributedLimitStats } from '../../src/distributed.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { Counter } from './fixtures/workers.js';
 import { startHost, stopAll, type TestHost } from './hosts.js';

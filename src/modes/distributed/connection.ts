@@ -6,23 +6,9 @@
 import { ConfigError } from '../../errors.js';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 
-/** Redis connection options accepted by the `connection` option (a subset of ioredis's). */
-export interface RedisConnectionOptions {
-  /** A `redis://` or `rediss://` (TLS) URL; the other fields override its parts. */
-  url?: string;
-  host?: string;
-  port?: number;
-  username?: string;
-  password?: string;
-  db?: number;
-  /** TLS options (`true` = TLS with the system's CAs), as for `tls.connect()`. */
-  tls?: boolean | Record<string, unknown>;
-  /** Any other ioredis option (timeouts, family, …). */
-  [option: string]: unknown;
-}
-
-/** The `connection` option: a URL or options. */
-export type ConnectionOption = string | RedisConnectionOptions;
+import type { ConnectionOption, RedisConnectionOptions } from './options.js';
+// Defined apart so that the main entry's types never name ioredis (see options.ts).
+export type { ConnectionOption, RedisConnectionOptions } from './options.js';
 
 const URL_RE = /^rediss?:\/\//i;
 

@@ -3,43 +3,9 @@
  * reaches the same Redis; calls, results and placements travel through BullMQ queues. See
  * docs/distributed.md.
  */
-import { registerOption } from '../../config/options.js';
-import { checkOneOf, configError } from '../../config/validate.js';
-import { registerMode } from '../registry.js';
-import { checkConnection } from './connection.js';
-import { DistributedTransport } from './transport.js';
+import './register.js';
 
-registerOption('connection', checkConnection);
-registerOption('prefix', (v) => {
-  if (typeof v !== 'string' || !/^[\w.:{}-]{1,64}$/.test(v)) {
-    throw configError('prefix', v, "a key prefix of 1 to 64 letters, digits, '_', '-', '.', ':', '{' or '}' (default 'concurry')");
-  }
-  return v;
-});
-registerOption('delivery', (v) => checkOneOf('delivery', v, ['at-least-once', 'at-most-once']));
-
-registerMode('distributed', (init) => new DistributedTransport(init));
-
-export { DistributedTransport, type Delivery } from './transport.js';
+export { DistributedTransport } from './transport.js';
 export { HostRefusedError } from './security.js';
-export { describeConnection, type ConnectionOption, type RedisConnectionOptions } from './connection.js';
-
-declare module '../../worker/worker.js' {
-  interface WorkerOptions {
-    /**
-     * `mode: 'distributed'` only: the Redis the hosts use — a `redis://` / `rediss://` URL or
-     * options `{ host, port, username, password, db, tls }`. Default: CONCURRY_REDIS_URL or
-     * REDIS_URL, else redis://127.0.0.1:6379; REDIS_PASSWORD, REDIS_USERNAME and REDIS_TLS=1 fill
-     * in what the option leaves out. Never printed with its password.
-     */
-    connection?: import('./connection.js').ConnectionOption;
-    /** `mode: 'distributed'` only: key prefix shared with the hosts (`--prefix`). Default 'concurry'. */
-    prefix?: string;
-    /**
-     * `mode: 'distributed'` only: what happens to the calls of a host that dies.
-     * 'at-least-once' (default): they run again on another host (a call may run twice).
-     * 'at-most-once': those that may have reached the host reject with WorkerCrashedError.
-     */
-    delivery?: import('./transport.js').Delivery;
-  }
-}
+export { describeConnection } from './connection.js';
+export type { ConnectionOption, RedisConnectionOptions, Delivery } from './options.js';

@@ -27,8 +27,9 @@ import { encodeRuntimeOptions } from './security.js';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
 import { pack, type HostMessage, type PlacementData, type PlacementPayload, type WireCall } from './wire.js';
 
-/** How calls are treated when the host running them dies. */
-export type Delivery = 'at-least-once' | 'at-most-once';
+// Defined in options.ts so that the main entry's types never name bullmq.
+import type { Delivery } from './options.js';
+export type { Delivery } from './options.js';
 
 /** Extra time a host gets after the stop timeout to say it stopped. */
 const STOP_GRACE_MS = 2000;

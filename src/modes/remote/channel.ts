@@ -30,7 +30,10 @@ export interface Channel {
   unref(): void;
 }
 
-const bootstrap = fileURLToPath(new URL('../../../workers/bootstrap.mjs', import.meta.url));
+// workers/ sits at the package root: three folders up from src/modes/remote/ (sources, tests),
+// four from dist/src/modes/remote/ (the published build).
+const bootstrapCandidates = ['../../../workers/bootstrap.mjs', '../../../../workers/bootstrap.mjs'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const bootstrap = bootstrapCandidates.find((p) => existsSync(p)) ?? bootstrapCandidates[0]!;
 
 /**
  * The parent's Node flags that a worker should share: module loaders and resolution conditions.
@@ -55,7 +58,7 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
 }
 
 function checkBootstrap(): string {
-  if (!existsSync(bootstrap)) throw new Error(`concurry: worker bootstrap not found at ${bootstrap}`);
+  if (!existsSync(bootstrap)) throw new Error(`concurry: worker bootstrap not found at ${bootstrapCandidates.join(' or ')}: is the package installed completely?`);
   return bootstrap;
 }
 
