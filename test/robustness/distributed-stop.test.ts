@@ -3,7 +3,8 @@
  * where Infinity used to become null and so 0 (running calls cancelled at once).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, startHost as startInProcessHost } from '../../src/index.js';
+import { ConfigError } from '../../src/index.js';
+import { startHost as startInProcessHost } from '../../src/distributed.js';
 import { redisServerBinary, startRedis, type TestRedis } from '../helpers/redis.js';
 import { Counter } from '../distributed/fixtures/workers.js';
 import { startHost, stopAll, type TestHost } from '../distributed/hosts.js';

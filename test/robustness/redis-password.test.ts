@@ -3,7 +3,8 @@
  * immediately; its reconnect loop must not hide that), with a clear error that never shows it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, LimitSet, ResourceLimit, WorkerInitError, distributedLimitStats, startHost } from '../../src/index.js';
+import { ConfigError, LimitSet, ResourceLimit, WorkerInitError } from '../../src/index.js';
+import { distributedLimitStats, startHost } from '../../src/distributed.js';
 import { redisServerBinary, startRedis, type TestRedis } from '../helpers/redis.js';
 import { Counter } from '../distributed/fixtures/workers.js';
 
