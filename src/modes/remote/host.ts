@@ -13,6 +13,7 @@ import type { LimitsLike } from '../../limits/limit-set.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
 import { IdleSpin, WORKER_SPIN, type SpinGate } from './idle-spin.js';
 export { workerThreadPort } from './thread-port.js';
+import { markerWriter, type StartedMarkerWriter } from './started-marker.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
@@ -46,6 +47,11 @@ export function startHost(port: HostPort): void {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   let runtime: WorkerRuntime | undefined;
+  /** Records which calls started, so the caller never re-runs one after this worker dies. */
+  let startedMarker: StartedMarkerWriter | undefined;
+  /** Calls received so far; a call's sequence number is its position in that stream (see started-marker.ts). */
+  let received = 0;
+  const seqOfSlot: number[] = [];
   let className = 'Worker';
   let initError: unknown;
   /** Calls that arrived before the instance was constructed. */
@@ -111,6 +117,17 @@ export function startHost(port: HostPort): void {
     }
   }
   const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
+  const onStart = (slot: number) => startedMarker!.starting(seqOfSlot[slot]!, received);
+  // process.exit() in a method, or an uncaught exception: the results of the calls that finished
+  // before it are still in the outbox, and the marker may be ahead of the calls that started.
+  process.on('exit', () => {
+    startedMarker?.exact();
+    try {
+      postResults();
+    } catch {
+      /* going down anyway: those calls fail as crashed, and are not run again */
+    }
+  });
 
   const run = (batch: WireCalls) => {
     for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
@@ -127,6 +144,7 @@ export function startHost(port: HostPort): void {
   const onMessage = async (msg: ToWorker) => {
     switch (msg.t) {
       case 'init': {
+        startedMarker = markerWriter(msg.started);
         remoteLimits.config = msg.limitsConfig ?? {};
         const limits: LimitsLike = msg.sharedLimits
           ? attachThreadLimits(msg.sharedLimits, (set) => ({
@@ -154,6 +172,7 @@ export function startHost(port: HostPort): void {
             emit: (event) => port.post({ t: 'event', event }),
             limits,
             budget,
+            onStart,
           });
           className = runtime.className;
           port.post({ t: 'ready' });
@@ -165,6 +184,10 @@ export function startHost(port: HostPort): void {
         break;
       }
       case 'calls':
+        for (let i = 0; i < msg.batch.length; i += WIRE_STRIDE) {
+          seqOfSlot[msg.batch[i] as number] = received;
+          received++;
+        }
         if (!runtime && initError === undefined) for (const item of msg.batch) early.push(item);
         else run(msg.batch);
         break;
