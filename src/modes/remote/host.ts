@@ -53,7 +53,7 @@ export function startHost(port: HostPort): void {
   let received = 0;
   const seqOfSlot: number[] = [];
   let className = 'Worker';
-  let initError: unknown;
+  let initFailed = false;
   /** Calls that arrived before the instance was constructed. */
   const early: WireCalls = [];
   let methods: string[] = [];
@@ -117,7 +117,15 @@ export function startHost(port: HostPort): void {
     }
   }
   const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
-  const onStart = (slot: number) => startedMarker!.starting(seqOfSlot[slot]!, received);
+  /** True while the calls of a message are being submitted (sync methods run right there). */
+  let inRun = false;
+  const onStart = (slot: number) => {
+    // A call that starts when an async one finished: the results so far go out first, so a call
+    // that then kills the worker (a busy loop ended by a timeout, a SIGKILL) cannot take them along.
+    // Calls started while a message's calls are submitted keep batching.
+    if (!inRun && outbox.length > 0) postResults();
+    startedMarker!.starting(seqOfSlot[slot]!, received);
+  };
   // process.exit() in a method, or an uncaught exception: the results of the calls that finished
   // before it are still in the outbox, and the marker may be ahead of the calls that started.
   process.on('exit', () => {
@@ -130,13 +138,18 @@ export function startHost(port: HostPort): void {
   });
 
   const run = (batch: WireCalls) => {
-    for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
-      const id = batch[i] as number;
-      const ref = batch[i + 1];
-      const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
-      const args = batch[i + 2] as unknown[];
-      if (!runtime) settlerFor(id, method).reject(initError);
-      else runtime.submit(id, method, args, settlerFor(id, method));
+    // No instance: the caller ends this worker and hands its calls to another one.
+    if (!runtime) return;
+    inRun = true;
+    try {
+      for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+        const id = batch[i] as number;
+        const ref = batch[i + 1];
+        const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
+        runtime.submit(id, method, batch[i + 2] as unknown[], settlerFor(id, method));
+      }
+    } finally {
+      inRun = false;
     }
   };
 
@@ -177,7 +190,8 @@ export function startHost(port: HostPort): void {
           className = runtime.className;
           port.post({ t: 'ready' });
         } catch (error) {
-          initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });
+          initFailed = true;
+          const initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });
           port.post({ t: 'init-error', error: encodeError(initError) });
         }
         run(early.splice(0));
@@ -188,7 +202,7 @@ export function startHost(port: HostPort): void {
           seqOfSlot[msg.batch[i] as number] = received;
           received++;
         }
-        if (!runtime && initError === undefined) for (const item of msg.batch) early.push(item);
+        if (!runtime && !initFailed) for (const item of msg.batch) early.push(item);
         else run(msg.batch);
         break;
       case 'cancel': {

@@ -243,6 +243,7 @@ export class RemoteTransport implements Transport {
   private onMessage(msg: FromWorker): void {
     switch (msg.t) {
       case 'results': {
+        if (this.initError) break; // none: its calls are handed back
         const batch = msg.batch;
         for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
           const ok = batch[i + 1] as boolean;
