@@ -75,6 +75,8 @@ class Member implements WorkerLoad {
   startFailures = 0;
   restartTimer?: ReturnType<typeof setTimeout>;
   transport!: Transport;
+  /** The transport the pool last asked to terminate a call's worker. */
+  terminated?: Transport;
   /** Calls in flight on this member, in send order. */
   readonly inFlight = new IntrusiveList<PoolCall>();
 
@@ -176,7 +178,11 @@ export class PoolTransport implements Transport {
   }
 
   terminate(call: TransportCall, reason: string): void {
-    this.entryOf(call)?.member?.transport.terminate?.(call, reason);
+    const member = this.entryOf(call)?.member;
+    if (!member?.transport.terminate) return;
+    // Ended on purpose, maybe before it was ready: that is no failed start.
+    member.terminated = member.transport;
+    member.transport.terminate(call, reason);
   }
 
   sendElsewhere(call: TransportCall, settler: Settler, avoidCalls: readonly TransportCall[]): boolean {
@@ -322,7 +328,7 @@ export class PoolTransport implements Transport {
     if (member.transport !== transport || member.down) return;
     member.down = true;
     if (this.stopping) return;
-    const startFailed = !member.up;
+    const startFailed = !member.up && member.terminated !== transport;
     if (this.settings.onDemand) {
       if (member.inFlight.size === 0) this.retireOnDemand(member);
       if (startFailed) this.onStartFailure(undefined, error);

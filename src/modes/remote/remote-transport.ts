@@ -144,7 +144,12 @@ export class RemoteTransport implements Transport {
   }
 
   terminate(call: TransportCall, reason: string): void {
-    if (this.slotOf(call) < 0 || this.exited) return;
+    const slot = this.slotOf(call);
+    if (slot < 0 || this.exited) return;
+    // A call still queued behind others ignored no abort: the worker drops it when it reads the
+    // cancel already sent. Only a call that may be running costs its worker.
+    const seq = this.slotSeq[slot]!;
+    if (seq < 0 || !mayHaveStarted(seq, this.channel.started.read())) return;
     this.fatalError = new Error(`terminated: ${reason}`);
     this.channel.kill();
   }
