@@ -136,6 +136,8 @@ export class PoolTransport implements Transport {
   /** onDemand pools: failed starts in a row, and whether new workers wait out a backoff. */
   private onDemandStartFailures = 0;
   private onDemandHold?: ReturnType<typeof setTimeout>;
+  /** Some worker of this pool has been ready: from then on a failed start is retried. */
+  private everStarted = false;
 
   constructor(
     private readonly init: TransportInit,
@@ -317,6 +319,7 @@ export class PoolTransport implements Transport {
     member.everUp = true;
     member.startFailures = 0;
     this.onDemandStartFailures = 0;
+    this.everStarted = true;
     if (!this.settings.onDemand && this.members.every((m) => m.everUp)) this.resolveReady();
   }
 
@@ -338,8 +341,13 @@ export class PoolTransport implements Transport {
     else this.start(member, true); // a crash of a running worker: replace it at once
   }
 
-  /** A start failed (`member` undefined: an onDemand worker). Start again after a backoff, or give up. */
+  /**
+   * A start failed (`member` undefined: an onDemand worker). Start again after a backoff, or give up.
+   * Before any worker of the pool ever started, a failure is taken as final: a constructor that
+   * throws on the first start is a bug to report at once, not after three slow attempts.
+   */
   private onStartFailure(member: Member | undefined, error: unknown): void {
+    if (!this.everStarted) return this.giveUp(error);
     const failures = member ? ++member.startFailures : ++this.onDemandStartFailures;
     if (failures >= (this.settings.maxStartFailures ?? MAX_START_FAILURES)) return this.giveUp(error);
     const delay = START_RETRY_BASE_MS * 2 ** (failures - 1);
