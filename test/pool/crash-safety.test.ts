@@ -62,7 +62,7 @@ describe.each(['thread', 'process'] as Mode[])('exactly once after a crash in %s
     expectExactlyOnce(journal, outcomes, killer, /exited with code 3 while running Journaled\.kill$/);
     expect(replacements(pool)).toBe(1);
     expect(await pool.work('after', 21)).toBe(42);
-  });
+  }, 120_000);
 
   it('a worker terminated by a per-call timeout: the others run once; the timed-out call is not run again', async () => {
     const journal = tempFile();
@@ -74,7 +74,7 @@ describe.each(['thread', 'process'] as Mode[])('exactly once after a crash in %s
     );
     expectExactlyOnce(journal, outcomes, killer, /Journaled\.spin timed out after 300 ms/, TimeoutError);
     expect(replacements(pool)).toBe(1);
-  });
+  }, 120_000);
 });
 
 describe('exactly once after a SIGKILL in process pools (numRetries: 0)', () => {
@@ -88,7 +88,7 @@ describe('exactly once after a SIGKILL in process pools (numRetries: 0)', () => 
     );
     expectExactlyOnce(journal, outcomes, killer, /killed by SIGKILL while running Journaled\.kill$/);
     expect(replacements(pool)).toBe(1);
-  });
+  }, 120_000);
 
   it('a flood of tiny calls: a SIGKILL never makes a call run twice, and fails at most the calls marked ahead', async () => {
     const journal = tempFile();
@@ -115,7 +115,7 @@ describe('exactly once after a SIGKILL in process pools (numRetries: 0)', () => 
     // never more than a worker's calls in flight (maxQueuedTasks, 100 in process mode).
     expect(failed).toBeLessThanOrEqual(100);
     expect(replacements(pool)).toBe(1);
-  });
+  }, 120_000);
 });
 
 describe.each([

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CancelledError, TimeoutError, WorkerCrashedError, type Future, type Mode } from '../../src/index.js';
+import { CancelledError, TimeoutError, WorkerCrashedError, seededRandom, type Future, type Mode } from '../../src/index.js';
 import { executions, Journaled } from '../fixtures/crash-workers.js';
 
 export interface SoakOptions {
@@ -56,18 +56,6 @@ export interface SoakReport {
 type Kind = 'work' | 'slow' | 'flaky' | 'exit' | 'sigkill' | 'spin';
 const NO_RETRIES: ReadonlySet<Kind> = new Set(['work', 'slow', 'exit', 'sigkill', 'spin']);
 
-/** mulberry32: a seeded generator, so a failing soak can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function collectGarbage(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
@@ -81,7 +69,7 @@ const heapMb = (gc: () => void) => {
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const { mode, calls } = options;
   const window = options.window ?? 2000;
-  const random = seeded(options.seed ?? 22);
+  const random = seededRandom(options.seed ?? 22); // seeded: a failing soak can be replayed
   const dir = mkdtempSync(join(tmpdir(), 'concurry-soak-'));
   const journal = join(dir, 'journal');
   const gc = collectGarbage();
