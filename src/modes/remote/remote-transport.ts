@@ -121,7 +121,8 @@ export class RemoteTransport implements Transport {
   }
 
   send(call: TransportCall, settler: Settler): void {
-    // A worker whose constructor failed is on its way out: its calls are handed back as never started.
+    // After an init-error calls are still taken: the worker is on its way out, and they are handed
+    // back as never started when it is gone. Only a worker already gone refuses them.
     if (this.dead) return settler.reject(this.dead);
     const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.slotCalls.length;
     this.slotCalls[slot] = call;
