@@ -25,6 +25,7 @@ const ABOUT: Record<string, string> = {
   'map-scale': '`TaskWorker.map` over 1M tiny items: throughput and peak RSS.',
   'llm-batch':
     'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client; then 10 000 calls by clients told nothing about the limits (concurry with an AdaptiveLimit, p-queue + p-retry with a concurrency only), and a run where the provider halves its limits mid-batch. Every row 3 times, median and spread.',
+  soak: 'The fault soak: 100 000 calls per mode to 2-worker thread and process pools with retried errors, a worker killed every 1–5k calls, timeouts and cancels; every call checked against the journal of executions (test/soak/fault-soak.ts).',
   distributed: 'Two host processes on this machine vs plain BullMQ Queue/Worker doing the same tiny job on the same Redis.',
   'soak-distributed':
     "The distributed fault soak: 4 instances on 2 host processes, hosts SIGKILLed every 2 500 calls and Redis restarted (all keys lost) twice, 10% injected errors, delivery 'at-most-once'; executions counted from the workers' own logs.",

@@ -1,7 +1,7 @@
 // Entry of every thread and process worker. Plain JS on purpose: on Node 20 a loader given to a
 // Worker's execArgv does not apply to its entry file (nodejs/node#47747), so this file registers
 // tsx itself when TypeScript must be loaded, then starts the host.
-import { isMainThread, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { loadConcurry } from './load-concurry.mjs';
 
 const { startHost, workerThreadPort } = (await loadConcurry('modes/remote/host')).module;
@@ -9,8 +9,16 @@ const { startHost, workerThreadPort } = (await loadConcurry('modes/remote/host')
 if (!isMainThread && workerData?.concurryPort) {
   startHost({ ...workerThreadPort(workerData.concurryPort), exit: (c) => process.exit(c) });
 } else if (process.send) {
-  // A child process must not outlive its parent: the IPC channel closes when the parent dies, even by SIGKILL.
+  // A child process must not outlive its parent: the IPC channel closes when the parent dies, even by
+  // SIGKILL, and a watchdog thread ends the process when the main thread is too busy to notice.
   process.on('disconnect', () => process.exit(0));
+  const watchdog = new Worker(new URL('./parent-watchdog.mjs', import.meta.url), {
+    workerData: { parentPid: process.ppid, intervalMs: 250 },
+    execArgv: [],
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 },
+  });
+  watchdog.on('error', () => {}); // without it the parent's death goes unnoticed while the main thread is busy; nothing else breaks
+  watchdog.unref();
   startHost({
     post: (m) => {
       process.send(m);

@@ -3,13 +3,29 @@
  * for one worker and for many. The pool balances calls over members, bounds calls in flight per
  * member (`maxQueuedTasks`, extra calls wait in one FIFO), starts a worker per call in on-demand
  * mode, and replaces members that die — re-sending the calls that never started and, within the
- * method's `numRetries`, the ones that were running.
+ * method's `numRetries`, the ones that may have been running.
+ *
+ * Crash safety (docs/modes.md, "When a worker dies"): a dead member leaves the rotation before any
+ * of its calls settle, so nothing is sent to it again; its member transport says which calls
+ * provably never started (CallNotStartedError: sent elsewhere as if new) and which may have run
+ * (WorkerCrashedError: failed, or re-sent within numRetries — never re-run otherwise, so a call
+ * that kills its worker kills one). A replacement whose start fails is started again after a
+ * backoff; {@link MAX_START_FAILURES} failures in a row and the pool gives up with WorkerInitError.
  */
 import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.js';
 import type { Settler } from '../runtime/runtime.js';
 import type { Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
+import { CallNotStartedError } from './not-started.js';
+
+/**
+ * Failed starts in a row (of one worker; of any worker in an onDemand pool) after which the pool
+ * gives up: ready(), its queued calls and every later call reject with WorkerInitError.
+ */
+export const MAX_START_FAILURES = 3;
+/** Wait before starting a worker again after its start failed: 50 ms, then doubling. */
+export const START_RETRY_BASE_MS = 50;
 
 /** Pool settings, already validated. */
 export interface PoolSettings {
@@ -20,8 +36,8 @@ export interface PoolSettings {
   maxQueuedTasks: number;
   /** Re-sends allowed for a call that was running on a worker that died (the method's numRetries). */
   crashRetriesFor: (method: string) => number;
-  /** Consecutive failed constructions after which the pool gives up instead of respawning. */
-  maxConsecutiveInitFailures?: number;
+  /** Failed starts in a row after which the pool gives up; default {@link MAX_START_FAILURES}. */
+  maxStartFailures?: number;
 }
 
 /** Per-worker numbers in `stats().pool.workers`. */
@@ -49,18 +65,26 @@ class Member implements WorkerLoad {
   completed = 0;
   failed = 0;
   replacements = 0;
-  dead = false;
-  /** Calls in flight on this member, in send order (the prefix may be running). */
+  /** Out of rotation: its worker died and the next one is not started yet (or the pool gave up). */
+  down = false;
+  /** The current transport has been ready. */
+  up = false;
+  /** Some transport of this member has been ready (the pool's ready() waits for every member). */
+  everUp = false;
+  /** Failed starts in a row. */
+  startFailures = 0;
+  restartTimer?: ReturnType<typeof setTimeout>;
+  transport!: Transport;
+  /** The transport the pool last asked to terminate a call's worker. */
+  terminated?: Transport;
+  /** Calls in flight on this member, in send order. */
   readonly inFlight = new IntrusiveList<PoolCall>();
 
   get active(): number {
     return this.inFlight.size;
   }
 
-  constructor(
-    readonly index: number,
-    public transport: Transport,
-  ) {}
+  constructor(readonly index: number) {}
 }
 
 /**
@@ -74,10 +98,7 @@ class PoolCall implements Settler {
   nextLink?: PoolCall = undefined;
   /** Settled, dropped by cancel, or rejected by stop: no longer the pool's business. */
   done = false;
-  /** The member transport the call was last sent to. */
-  sentTo?: Transport;
-  /** Position among its transport's in-flight calls when that transport crashed. */
-  crashRank?: number;
+  /** Re-sends after a crash that may have run it (bounded by the method's numRetries). */
   crashResends = 0;
   /** Cancelled by the caller: never re-sent after a crash. */
   cancelled = false;
@@ -100,15 +121,23 @@ class PoolCall implements Settler {
 export class PoolTransport implements Transport {
   private readonly members: Member[] = [];
   private readonly waiting: PoolCall[] = [];
+  /** Calls handed back by a dead member, in send order; they go to the front of `waiting` together. */
+  private requeued: PoolCall[] = [];
   /** Calls sent to the pool and not done (waiting or in flight). */
   private open = 0;
   private readonly balancer: Balancer;
   private dispatched = 0;
   private stopping = false;
   private broken?: Error;
-  private consecutiveInitFailures = 0;
   private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: unknown) => void;
   private onDemandCounter = 0;
+  /** onDemand pools: failed starts in a row, and whether new workers wait out a backoff. */
+  private onDemandStartFailures = 0;
+  private onDemandHold?: ReturnType<typeof setTimeout>;
+  /** Some worker of this pool has been ready: from then on a failed start is retried. */
+  private everStarted = false;
 
   constructor(
     private readonly init: TransportInit,
@@ -116,12 +145,19 @@ export class PoolTransport implements Transport {
     private readonly settings: PoolSettings,
   ) {
     this.balancer = createBalancer(settings.loadBalancing, init.random);
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {});
     if (settings.onDemand) {
-      this.readyPromise = Promise.resolve();
+      this.resolveReady();
     } else {
-      for (let i = 0; i < settings.maxWorkers; i++) this.members.push(new Member(i, this.spawn(i)));
-      this.readyPromise = Promise.all(this.members.map((m) => m.transport.ready())).then(() => undefined);
-      this.readyPromise.catch(() => {});
+      for (let i = 0; i < settings.maxWorkers; i++) {
+        const member = new Member(i);
+        this.members.push(member);
+        this.start(member, false);
+      }
     }
   }
 
@@ -136,7 +172,7 @@ export class PoolTransport implements Transport {
   send(call: TransportCall, settler: Settler): void {
     if (this.broken) return settler.reject(this.broken);
     const pc = this.track(call, settler);
-    if (this.waiting.length > 0 || !this.dispatch(pc)) this.waiting.push(pc);
+    if (this.waiting.length > 0 || this.requeued.length > 0 || !this.dispatch(pc)) this.waiting.push(pc);
   }
 
   isInFlight(call: TransportCall): boolean {
@@ -144,7 +180,11 @@ export class PoolTransport implements Transport {
   }
 
   terminate(call: TransportCall, reason: string): void {
-    this.entryOf(call)?.member?.transport.terminate?.(call, reason);
+    const member = this.entryOf(call)?.member;
+    if (!member?.transport.terminate) return;
+    // Ended on purpose, maybe before it was ready: that is no failed start.
+    member.terminated = member.transport;
+    member.transport.terminate(call, reason);
   }
 
   sendElsewhere(call: TransportCall, settler: Settler, avoidCalls: readonly TransportCall[]): boolean {
@@ -166,9 +206,7 @@ export class PoolTransport implements Transport {
     pc.cancelled = true;
     const member = pc.member;
     if (!member) {
-      const i = this.waiting.indexOf(pc);
-      if (i < 0) return false;
-      this.waiting.splice(i, 1);
+      if (!removeFrom(this.waiting, pc) && !removeFrom(this.requeued, pc)) return false;
       this.untrack(pc);
       return true;
     }
@@ -182,10 +220,9 @@ export class PoolTransport implements Transport {
 
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    for (const pc of this.waiting.splice(0)) {
-      this.untrack(pc);
-      pc.settler.reject(new CancelledError('Pool stopped before the call was sent'));
-    }
+    if (this.onDemandHold) clearTimeout(this.onDemandHold);
+    for (const m of this.members) if (m.restartTimer) clearTimeout(m.restartTimer);
+    this.rejectQueued(new CancelledError('Pool stopped before the call was sent'));
     await Promise.all(this.members.map((m) => m.transport.stop(timeoutMs)));
   }
 
@@ -199,7 +236,7 @@ export class PoolTransport implements Transport {
         failed: m.failed,
         replacements: m.replacements,
       })),
-      queued: this.waiting.length,
+      queued: this.waiting.length + this.requeued.length,
       dispatched: this.dispatched,
       onDemand: this.settings.onDemand,
       balancer: this.balancer.stats(),
@@ -210,13 +247,16 @@ export class PoolTransport implements Transport {
   settled(pc: PoolCall, failed: boolean, value: unknown): void {
     const member = pc.member;
     if (!member || pc.done) return;
-    if (failed && value instanceof WorkerCrashedError && pc.crashRank === undefined) this.rankCrashedCalls(member, pc.sentTo!);
     this.leave(pc, member);
-    if (failed && value instanceof WorkerCrashedError && this.resendAfterCrash(pc, member)) return;
+    if (this.settings.onDemand && member.inFlight.size === 0) this.retireOnDemand(member);
+    if (failed && value instanceof WorkerCrashedError) {
+      if (value instanceof CallNotStartedError ? this.sendAgain(pc) : this.retryAfterCrash(pc)) return;
+      // Handed back after the pool gave up: the reason is the pool's.
+      if (value instanceof CallNotStartedError && this.broken) value = this.broken;
+    }
     if (failed) member.failed++;
     else member.completed++;
     this.untrack(pc);
-    if (this.settings.onDemand) this.retireOnDemand(member);
     if (failed) pc.settler.reject(value);
     else pc.settler.resolve(value);
     this.drain();
@@ -246,27 +286,116 @@ export class PoolTransport implements Transport {
     pc.member = undefined;
   }
 
-  private spawn(index: number): Transport {
-    return this.makeMember({
-      ...this.init,
-      workerIndex: index,
-      onCrash: (error) => this.onMemberCrash(index, error),
-    });
+  /** Starts `member`'s next worker; `replacing`: it replaces one that died or failed to start. */
+  private start(member: Member, replacing: boolean): void {
+    member.restartTimer = undefined;
+    if (replacing) member.replacements++;
+    let transport: Transport;
+    try {
+      transport = this.makeMember({
+        ...this.init,
+        workerIndex: member.index,
+        onCrash: (error) => this.onWorkerGone(member, transport, error),
+      });
+    } catch (error) {
+      if (!replacing) throw error; // the pool's own construction: init() reports it
+      member.down = true;
+      this.onStartFailure(member, error);
+      return;
+    }
+    member.transport = transport;
+    member.up = false;
+    member.down = false;
+    transport.ready().then(
+      () => this.onStarted(member, transport),
+      () => {}, // a failed start also ends the worker: onWorkerGone handles it
+    );
+    if (replacing) this.drain();
+  }
+
+  private onStarted(member: Member, transport: Transport): void {
+    if (member.transport !== transport || member.down) return;
+    member.up = true;
+    member.everUp = true;
+    member.startFailures = 0;
+    this.onDemandStartFailures = 0;
+    this.everStarted = true;
+    if (!this.settings.onDemand && this.members.every((m) => m.everUp)) this.resolveReady();
+  }
+
+  /**
+   * A member's worker is gone (crashed, or failed to start). Called by its transport before the
+   * worker's calls settle, so none of them is sent to it again.
+   */
+  private onWorkerGone(member: Member, transport: Transport, error: Error): void {
+    if (member.transport !== transport || member.down) return;
+    member.down = true;
+    if (this.stopping) return;
+    const startFailed = !member.up && member.terminated !== transport;
+    if (this.settings.onDemand) {
+      if (member.inFlight.size === 0) this.retireOnDemand(member);
+      if (startFailed) this.onStartFailure(undefined, error);
+      return;
+    }
+    if (startFailed) this.onStartFailure(member, error);
+    else this.start(member, true); // a crash of a running worker: replace it at once
+  }
+
+  /**
+   * A start failed (`member` undefined: an onDemand worker). Start again after a backoff, or give up.
+   * Before any worker of the pool ever started, a failure is taken as final: a constructor that
+   * throws on the first start is a bug to report at once, not after three slow attempts.
+   */
+  private onStartFailure(member: Member | undefined, error: unknown): void {
+    if (!this.everStarted) return this.giveUp(error);
+    const failures = member ? ++member.startFailures : ++this.onDemandStartFailures;
+    if (failures >= (this.settings.maxStartFailures ?? MAX_START_FAILURES)) return this.giveUp(error);
+    const delay = START_RETRY_BASE_MS * 2 ** (failures - 1);
+    if (member) {
+      member.restartTimer = setTimeout(() => this.start(member, true), delay);
+    } else {
+      this.onDemandHold = setTimeout(() => {
+        this.onDemandHold = undefined;
+        this.drain();
+      }, delay);
+    }
+  }
+
+  private giveUp(error: unknown): void {
+    if (this.broken) return;
+    this.broken =
+      error instanceof WorkerInitError
+        ? error
+        : new WorkerInitError(`Pool gave up starting workers after ${this.settings.maxStartFailures ?? MAX_START_FAILURES} failed starts in a row: ${String((error as Error)?.message ?? error)}`, { cause: error });
+    for (const m of this.members) {
+      if (m.restartTimer) clearTimeout(m.restartTimer);
+      m.restartTimer = undefined;
+    }
+    this.rejectReady(this.broken);
+    this.rejectQueued(this.broken);
+  }
+
+  private rejectQueued(error: Error): void {
+    const queued = [...this.requeued.splice(0), ...this.waiting.splice(0)];
+    for (const pc of queued) {
+      this.untrack(pc);
+      pc.settler.reject(error);
+    }
   }
 
   private readonly hasSlot = (i: number): boolean => {
     const m = this.members[i]!;
-    return !m.dead && m.active < this.settings.maxQueuedTasks;
+    return !m.down && m.active < this.settings.maxQueuedTasks;
   };
 
-  /** Sends `pc` to a member with a free slot; false when every member is full. */
+  /** Sends `pc` to a member with a free slot; false when every member is full (or down). */
   private dispatch(pc: PoolCall): boolean {
     let member: Member | undefined;
     if (this.settings.onDemand) {
-      if (this.members.length >= this.settings.maxWorkers) return false;
-      const index = this.onDemandCounter++;
-      member = new Member(index, this.spawn(index));
+      if (this.members.length >= this.settings.maxWorkers || this.onDemandHold) return false;
+      member = new Member(this.onDemandCounter++);
       this.members.push(member);
+      this.start(member, false);
     } else {
       const index = this.balancer.select(this.members, this.hasSlot);
       if (index < 0) return false;
@@ -281,83 +410,50 @@ export class PoolTransport implements Transport {
     member.dispatched++;
     this.dispatched++;
     member.inFlight.add(pc);
-    pc.sentTo = member.transport;
-    pc.crashRank = undefined;
     member.transport.send(pc.call, pc);
   }
 
   private drain(): void {
-    while (this.waiting.length > 0 && !this.stopping) {
+    while (this.waiting.length > 0 && !this.stopping && !this.broken) {
       if (!this.dispatch(this.waiting[0]!)) return;
       this.waiting.shift();
     }
   }
 
-  /**
-   * A crashed member rejects its in-flight calls with WorkerCrashedError. Calls that cannot have
-   * started yet (behind the first `maxConcurrency` in send order) go to live workers as if new;
-   * a call that may have been running is re-sent only within its method's numRetries.
-   */
-  private resendAfterCrash(pc: PoolCall, member: Member): boolean {
+  /** A call its dead worker never started: it goes to another worker as if new. */
+  private sendAgain(pc: PoolCall): boolean {
     if (this.stopping || this.broken || pc.cancelled) return false;
-    const mayHaveRun = (pc.crashRank ?? 0) < this.init.runtimeOptions.maxConcurrency;
-    if (mayHaveRun) {
-      if (pc.crashResends >= this.settings.crashRetriesFor(pc.call.method)) return false;
-      pc.crashResends++;
+    if (this.requeued.push(pc) === 1) {
+      // The dead worker hands its calls back one by one, in send order: they go to the front
+      // of the queue together once it is done, so they keep that order.
+      queueMicrotask(() => {
+        const calls = this.requeued;
+        this.requeued = [];
+        this.waiting.unshift(...calls);
+        this.drain();
+      });
     }
-    member.failed++;
-    this.waiting.unshift(pc);
-    queueMicrotask(() => this.drain());
     return true;
   }
 
-  /**
-   * Calls start in send order, so of a crashed transport's in-flight calls only the first
-   * `maxConcurrency` can have been running; rank them once, at the first crash rejection.
-   */
-  private rankCrashedCalls(member: Member, transport: Transport): void {
-    let rank = 0;
-    for (let call = member.inFlight.head; call; call = call.nextLink) if (call.sentTo === transport) call.crashRank = rank++;
-  }
-
-  private onMemberCrash(index: number, _error: Error): void {
-    const member = this.members.find((m) => m.index === index);
-    if (!member || this.stopping) return;
-    if (this.settings.onDemand) {
-      member.dead = true;
-      return;
-    }
-    member.replacements++;
-    member.transport = this.spawn(index);
-    member.transport.ready().then(
-      () => {
-        this.consecutiveInitFailures = 0;
-        this.drain();
-      },
-      (error) => this.onReplacementInitFailure(member, error),
-    );
-  }
-
-  private onReplacementInitFailure(member: Member, error: unknown): void {
-    this.consecutiveInitFailures++;
-    if (this.consecutiveInitFailures >= (this.settings.maxConsecutiveInitFailures ?? 3)) {
-      this.broken =
-        error instanceof WorkerInitError
-          ? error
-          : new WorkerInitError(`Pool gave up replacing crashed workers: ${String(error)}`, { cause: error });
-      for (const pc of this.waiting.splice(0)) {
-        this.untrack(pc);
-        pc.settler.reject(this.broken);
-      }
-      return;
-    }
-    member.dead = true;
+  /** A call that may have run when its worker died: re-sent only within its method's numRetries. */
+  private retryAfterCrash(pc: PoolCall): boolean {
+    if (pc.crashResends >= this.settings.crashRetriesFor(pc.call.method) || !this.sendAgain(pc)) return false;
+    pc.crashResends++;
+    return true;
   }
 
   private retireOnDemand(member: Member): void {
-    if (member.inFlight.size > 0) return;
     const i = this.members.indexOf(member);
-    if (i >= 0) this.members.splice(i, 1);
+    if (i < 0) return;
+    this.members.splice(i, 1);
     void member.transport.stop(0);
   }
+}
+
+function removeFrom(list: PoolCall[], pc: PoolCall): boolean {
+  const i = list.indexOf(pc);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
 }

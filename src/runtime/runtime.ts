@@ -42,6 +42,11 @@ export interface RuntimeHooks {
   clock?: Clock;
   random?: RandomSource;
   budget?: RetryBudgetClient;
+  /**
+   * Told the id of each call just before its method first runs (thread/process hosts record which
+   * calls started, so a pool never re-runs one after a crash).
+   */
+  onStart?: (id: number) => void;
 }
 
 interface RunningCall {
@@ -216,6 +221,7 @@ export class WorkerRuntime {
   }
 
   private start(call: RunningCall): void {
+    this.hooks.onStart?.(call.id);
     this.running.add(call);
     call.startedAt = this.clock.now();
     let out: unknown;

@@ -263,8 +263,9 @@ describe('process lifecycle', () => {
     expect(stdout.trim()).toBe('1 1');
   });
 
-  it('child processes exit on their own when the parent is SIGKILLed', async () => {
-    const parent = spawn(process.execPath, script(`const w = Remote.options({ mode: 'process' }).init(); console.log(await w.pid()); setInterval(() => {}, 1000);`), {
+  /** Starts a parent that prints its process worker's pid once `body` ran, SIGKILLs it, and waits for the child to go. */
+  async function childOutlivesParent(body: string): Promise<boolean> {
+    const parent = spawn(process.execPath, script(body), {
       cwd: new URL('../..', import.meta.url).pathname,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -276,8 +277,23 @@ describe('process lifecycle', () => {
     parent.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
     while (alive(childPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(childPid)).toBe(false);
+    return alive(childPid);
+  }
+
+  it('child processes exit on their own when the parent is SIGKILLed', async () => {
+    expect(await childOutlivesParent(`const w = Remote.options({ mode: 'process' }).init(); console.log(await w.pid()); setInterval(() => {}, 1000);`)).toBe(false);
   });
+
+  it('a child busy in a CPU loop exits within seconds of its parent being SIGKILLed (its watchdog thread notices)', async () => {
+    const busy = JSON.stringify(new URL('../fixtures/crash-workers.ts', import.meta.url).href);
+    const body = `const { Busy } = await import(${busy});
+const w = Busy.options({ mode: 'process' }).init();
+const pid = await w.pid();
+void w.spin(120000).catch(() => {});
+setTimeout(() => console.log(pid), 300);
+setInterval(() => {}, 1000);`;
+    expect(await childOutlivesParent(body)).toBe(false);
+  }, 60_000);
 });
 
 describe('bad input', () => {

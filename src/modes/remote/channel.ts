@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker, receiveMessageOnPort } from 'node:worker_threads';
 import { createThreadPort, threadPortEnd } from './thread-port.js';
+import { fileMarker, sharedMarker, type StartedMarkerReader } from './started-marker.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 export interface ExitInfo {
@@ -23,7 +24,13 @@ export interface Channel {
    * going through the event loop (see {@link IdleSpin}). It is delivered to no listener.
    */
   poll?(): FromWorker | undefined;
+  /**
+   * Called once the worker is gone and everything it sent has been delivered (a process's 'close',
+   * not its 'exit', which can come before its last messages).
+   */
   onExit(fn: (info: ExitInfo) => void): void;
+  /** Which calls the worker started (see started-marker.ts); readable until onExit's callback returns. */
+  readonly started: StartedMarkerReader;
   /** Ends the thread/process now. */
   kill(): void;
   ref(): void;
@@ -66,6 +73,7 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
   // A port of our own rather than the worker's built-in one: only a MessagePort can be read
   // synchronously, which is what lets the caller poll for a reply (see ThreadPortEnd).
   const { port, init } = createThreadPort();
+  const started = sharedMarker();
   const end = threadPortEnd<FromWorker, ToWorker>(port, init.bell, 'caller');
   const worker = new NodeWorker(checkBootstrap(), {
     resourceLimits,
@@ -83,6 +91,7 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
     post: end.post,
     onMessage: (fn) => (deliver = fn),
     poll: end.poll,
+    started,
     onExit: (fn) =>
       worker.on('exit', (code) => {
         // Node delivers what a thread sent on its built-in port before 'exit'; on our port that is
@@ -103,22 +112,40 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
   };
 }
 
+/** The child's file descriptor of its started marker (see started-marker.ts). */
+const MARKER_FD = 4;
+
 export function processChannel(): Channel {
-  const child: ChildProcess = fork(checkBootstrap(), [], {
-    serialization: 'advanced',
-    execArgv: inheritedExecArgv(),
-    env: { ...process.env, CONCURRY_WORKER_PROCESS: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const started = fileMarker(MARKER_FD);
+  let child: ChildProcess;
+  try {
+    child = fork(checkBootstrap(), [], {
+      serialization: 'advanced',
+      execArgv: inheritedExecArgv(),
+      env: { ...process.env, CONCURRY_WORKER_PROCESS: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', started.fd],
+    });
+  } catch (error) {
+    started.close();
+    throw error;
+  }
   let lastError: Error | undefined;
   child.on('error', (e) => (lastError = e));
   return {
     kind: 'process',
+    started,
     post: (msg) => {
       if (child.connected) child.send(msg as object);
     },
     onMessage: (fn) => child.on('message', fn as (m: unknown) => void),
-    onExit: (fn) => child.on('exit', (code, signal) => fn({ code, signal, error: lastError })),
+    onExit: (fn) =>
+      child.on('close', (code, signal) => {
+        try {
+          fn({ code, signal, error: lastError });
+        } finally {
+          started.close();
+        }
+      }),
     kill: () => void child.kill('SIGKILL'),
     ref: () => {
       child.ref();

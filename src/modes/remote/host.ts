@@ -13,6 +13,7 @@ import type { LimitsLike } from '../../limits/limit-set.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
 import { IdleSpin, WORKER_SPIN, type SpinGate } from './idle-spin.js';
 export { workerThreadPort } from './thread-port.js';
+import { markerWriter, type StartedMarkerWriter } from './started-marker.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
@@ -46,8 +47,13 @@ export function startHost(port: HostPort): void {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   let runtime: WorkerRuntime | undefined;
+  /** Records which calls started, so the caller never re-runs one after this worker dies. */
+  let startedMarker: StartedMarkerWriter | undefined;
+  /** Calls received so far; a call's sequence number is its position in that stream (see started-marker.ts). */
+  let received = 0;
+  const seqOfSlot: number[] = [];
   let className = 'Worker';
-  let initError: unknown;
+  let initFailed = false;
   /** Calls that arrived before the instance was constructed. */
   const early: WireCalls = [];
   let methods: string[] = [];
@@ -111,15 +117,39 @@ export function startHost(port: HostPort): void {
     }
   }
   const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
+  /** True while the calls of a message are being submitted (sync methods run right there). */
+  let inRun = false;
+  const onStart = (slot: number) => {
+    // A call that starts when an async one finished: the results so far go out first, so a call
+    // that then kills the worker (a busy loop ended by a timeout, a SIGKILL) cannot take them along.
+    // Calls started while a message's calls are submitted keep batching.
+    if (!inRun && outbox.length > 0) postResults();
+    startedMarker!.starting(seqOfSlot[slot]!, received);
+  };
+  // process.exit() in a method, or an uncaught exception: the results of the calls that finished
+  // before it are still in the outbox, and the marker may be ahead of the calls that started.
+  process.on('exit', () => {
+    startedMarker?.exact();
+    try {
+      postResults();
+    } catch {
+      /* going down anyway: those calls fail as crashed, and are not run again */
+    }
+  });
 
   const run = (batch: WireCalls) => {
-    for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
-      const id = batch[i] as number;
-      const ref = batch[i + 1];
-      const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
-      const args = batch[i + 2] as unknown[];
-      if (!runtime) settlerFor(id, method).reject(initError);
-      else runtime.submit(id, method, args, settlerFor(id, method));
+    // No instance: the caller ends this worker and hands its calls to another one.
+    if (!runtime) return;
+    inRun = true;
+    try {
+      for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
+        const id = batch[i] as number;
+        const ref = batch[i + 1];
+        const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
+        runtime.submit(id, method, batch[i + 2] as unknown[], settlerFor(id, method));
+      }
+    } finally {
+      inRun = false;
     }
   };
 
@@ -127,6 +157,7 @@ export function startHost(port: HostPort): void {
   const onMessage = async (msg: ToWorker) => {
     switch (msg.t) {
       case 'init': {
+        startedMarker = markerWriter(msg.started);
         remoteLimits.config = msg.limitsConfig ?? {};
         const limits: LimitsLike = msg.sharedLimits
           ? attachThreadLimits(msg.sharedLimits, (set) => ({
@@ -154,18 +185,24 @@ export function startHost(port: HostPort): void {
             emit: (event) => port.post({ t: 'event', event }),
             limits,
             budget,
+            onStart,
           });
           className = runtime.className;
           port.post({ t: 'ready' });
         } catch (error) {
-          initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });
+          initFailed = true;
+          const initError = error instanceof WorkerInitError ? error : new WorkerInitError(`Worker could not start: ${(error as Error)?.message ?? error}`, { cause: error });
           port.post({ t: 'init-error', error: encodeError(initError) });
         }
         run(early.splice(0));
         break;
       }
       case 'calls':
-        if (!runtime && initError === undefined) for (const item of msg.batch) early.push(item);
+        for (let i = 0; i < msg.batch.length; i += WIRE_STRIDE) {
+          seqOfSlot[msg.batch[i] as number] = received;
+          received++;
+        }
+        if (!runtime && !initFailed) for (const item of msg.batch) early.push(item);
         else run(msg.batch);
         break;
       case 'cancel': {

@@ -8,6 +8,7 @@
  */
 import type { RuntimeEvent } from '../../runtime/events.js';
 import type { ThreadLimitsState } from '../../limits/thread-sharing.js';
+import type { StartedMarkerInit } from './started-marker.js';
 
 /** Calls per message: big enough to amortize a message, small enough that the worker starts early. */
 export const MAX_BATCH = 512;
@@ -36,6 +37,8 @@ export type ToWorker =
       limitsConfig: Record<string, unknown>;
       /** Thread workers of a LimitSet or LimitPool: its shared memory, so the worker acquires without a round trip. */
       sharedLimits?: ThreadLimitsState;
+      /** Where the worker records which calls started (see started-marker.ts). */
+      started: StartedMarkerInit;
     }
   | { t: 'calls'; batch: WireCalls }
   | { t: 'cancel'; id: number }

@@ -6,6 +6,8 @@
  * rejects its pending calls with WorkerCrashedError and gives back what it held.
  */
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
+import { CallNotStartedError } from '../../pool/not-started.js';
+import { mayHaveStarted } from './started-marker.js';
 import type { Acquisition } from '../../limits/acquisition.js';
 import type { LimitsLike } from '../../limits/limit-set.js';
 import { shareWithThread, type SharedWithThread } from '../../limits/thread-sharing.js';
@@ -33,9 +35,13 @@ export class RemoteTransport implements Transport {
   private readonly slotCalls: (TransportCall | undefined)[] = [];
   private readonly slotSettlers: (Settler | undefined)[] = [];
   private readonly freeSlots: number[] = [];
-  /** When each slot's call was sent, to reject in send order after a crash. */
-  private readonly slotSentAt: number[] = [];
-  private sends = 0;
+  /**
+   * Each posted call's sequence number: its position in the stream of calls the worker receives,
+   * which is the order they start in. -1 while the call waits in the outbox. After a crash the
+   * worker's started marker says which of them may have run (see started-marker.ts).
+   */
+  private readonly slotSeq: number[] = [];
+  private posted = 0;
   private pending = 0;
   private readonly methodIndex = new Map<string, number>();
   private outbox: WireCalls = [];
@@ -102,6 +108,7 @@ export class RemoteTransport implements Transport {
       hasBudget: init.budget !== undefined,
       limitsConfig: { ...(init.limits.config ?? {}) },
       sharedLimits: this.shared?.state,
+      started: channel.started.init,
     });
     this.updateRef();
   }
@@ -115,12 +122,13 @@ export class RemoteTransport implements Transport {
   }
 
   send(call: TransportCall, settler: Settler): void {
+    // After an init-error calls are still taken: the worker is on its way out, and they are handed
+    // back as never started when it is gone. Only a worker already gone refuses them.
     if (this.dead) return settler.reject(this.dead);
-    if (this.initError) return settler.reject(this.initError);
     const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.slotCalls.length;
     this.slotCalls[slot] = call;
     this.slotSettlers[slot] = settler;
-    this.slotSentAt[slot] = this.sends++;
+    this.slotSeq[slot] = -1;
     call.wireSlot = slot;
     this.pending++;
     const outbox = this.outbox;
@@ -138,7 +146,12 @@ export class RemoteTransport implements Transport {
   }
 
   terminate(call: TransportCall, reason: string): void {
-    if (this.slotOf(call) < 0 || this.exited) return;
+    const slot = this.slotOf(call);
+    if (slot < 0 || this.exited) return;
+    // A call still queued behind others ignored no abort: the worker drops it when it reads the
+    // cancel already sent. Only a call that may be running costs its worker.
+    const seq = this.slotSeq[slot]!;
+    if (seq < 0 || !mayHaveStarted(seq, this.channel.started.read())) return;
     this.fatalError = new Error(`terminated: ${reason}`);
     this.channel.kill();
   }
@@ -190,12 +203,14 @@ export class RemoteTransport implements Transport {
     this.outbox = [];
     try {
       this.channel.post({ t: 'calls', batch });
+      for (let i = 0; i < batch.length; i += WIRE_STRIDE) this.numberPosted(batch[i] as number);
     } catch {
       // Something in the batch can't be cloned: send call by call so only the bad one fails.
       for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
         const call = batch.slice(i, i + WIRE_STRIDE);
         try {
           this.channel.post({ t: 'calls', batch: call });
+          this.numberPosted(call[0] as number);
         } catch (error) {
           const slot = call[0] as number;
           this.settle(slot, false, uncloneableArgument(this.init.workerClass.name, this.slotCalls[slot]!, error as Error));
@@ -211,6 +226,11 @@ export class RemoteTransport implements Transport {
       awaitRepliesSoon(this);
     }
   };
+
+  private numberPosted(slot: number): void {
+    this.slotSeq[slot] = this.posted;
+    this.posted++;
+  }
 
   /** Polls for a reply until `notAfter` (performance.now() time); see {@link awaitRepliesSoon}. */
   awaitReply(notAfter: number): void {
@@ -230,6 +250,7 @@ export class RemoteTransport implements Transport {
   private onMessage(msg: FromWorker): void {
     switch (msg.t) {
       case 'results': {
+        if (this.initError) break; // none: its calls are handed back
         const batch = msg.batch;
         for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
           const ok = batch[i + 1] as boolean;
@@ -246,11 +267,11 @@ export class RemoteTransport implements Transport {
         this.resolveReady();
         break;
       case 'init-error':
-        this.starting = false;
-        this.updateRef();
+        // No call can have started: the worker goes, and its calls are handed back (a pool starts
+        // another worker, or gives up with this error after repeated failures).
         this.initError = decodeError(msg.error);
         this.rejectReady(this.initError);
-        for (const slot of this.slotsInFlight()) this.settle(slot, false, this.initError);
+        this.channel.kill();
         break;
       case 'limits':
         this.serveLimits(msg);
@@ -307,6 +328,7 @@ export class RemoteTransport implements Transport {
 
   private onExit(info: ExitInfo): void {
     this.exited = true;
+    this.starting = false;
     if (this.fatalError) info = { ...info, error: this.fatalError };
     // Whatever the worker held or was waiting for goes back.
     for (const c of this.acquiring.values()) c.abort();
@@ -314,29 +336,46 @@ export class RemoteTransport implements Transport {
     for (const acq of this.held.values()) acq.release({ force: true });
     this.held.clear();
     this.shared?.sets.forEach((set, i) => set.threadGone(this.shared!.state.sets[i]!.holdings, this.channel.threadId!));
-    if (!this.stopping) {
-      const what = this.channel.kind === 'thread' ? 'Worker thread' : 'Worker process';
-      const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-      const reason = info.error ? `: ${info.error.message}` : '';
-      this.dead = new WorkerCrashedError(`${what} of ${this.init.workerClass.name} ${how}${reason}`, { cause: info.error });
-      if (!this.initError) this.rejectReady(this.dead);
-      for (const slot of this.slotsInFlight()) {
-        const method = this.slotCalls[slot]!.method;
-        this.settle(slot, false, new WorkerCrashedError(`${this.dead.message} while running ${this.init.workerClass.name}.${method}`, { cause: info.error }));
-      }
-      this.init.onEvent({ type: 'crash', workerIndex: this.init.workerIndex, error: summarizeError(this.dead) });
-      this.init.onCrash?.(this.dead);
-    } else {
+    if (this.stopping) {
       this.dead = new WorkerCrashedError(`${this.init.workerClass.name} worker is stopped`);
+    } else {
+      this.dead = this.initError ? (this.initError as Error) : this.crashError(info);
+      this.rejectReady(this.dead);
+      const marker = this.channel.started.read();
+      const slots = this.slotsInFlight();
+      this.outbox = [];
+      if (!this.initError) this.init.onEvent({ type: 'crash', workerIndex: this.init.workerIndex, error: summarizeError(this.dead) });
+      // First the pool takes this worker out of rotation, then the calls settle: a call handed back
+      // must not be sent to this same dead worker again.
+      this.init.onCrash?.(this.dead);
+      for (const slot of slots) {
+        const seq = this.slotSeq[slot]!;
+        const method = this.slotCalls[slot]!.method;
+        const where = `${this.init.workerClass.name}.${method}`;
+        const error =
+          seq >= 0 && !this.initError && mayHaveStarted(seq, marker)
+            ? new WorkerCrashedError(`${this.dead.message} while running ${where}`, { cause: info.error })
+            : new CallNotStartedError(`${this.dead.message} before ${where} started`, { cause: this.initError ?? info.error });
+        this.settle(slot, false, error);
+      }
     }
     for (const w of this.exitWaiters.splice(0)) w();
   }
 
-  /** Slots of the calls in flight, in send order (a pool ranks crashed calls by that order). */
+  private crashError(info: ExitInfo): WorkerCrashedError {
+    const what = this.channel.kind === 'thread' ? 'Worker thread' : 'Worker process';
+    const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+    const reason = info.error ? `: ${info.error.message}` : '';
+    return new WorkerCrashedError(`${what} of ${this.init.workerClass.name} ${how}${reason}`, { cause: info.error });
+  }
+
+  /** Slots of the calls in flight in send order: posted ones by sequence number, then the outbox's. */
   private slotsInFlight(): number[] {
-    const slots: number[] = [];
-    for (let slot = 0; slot < this.slotCalls.length; slot++) if (this.slotCalls[slot]) slots.push(slot);
-    return slots.sort((a, b) => this.slotSentAt[a]! - this.slotSentAt[b]!);
+    const posted: number[] = [];
+    for (let slot = 0; slot < this.slotCalls.length; slot++) if (this.slotCalls[slot] && this.slotSeq[slot]! >= 0) posted.push(slot);
+    posted.sort((a, b) => this.slotSeq[a]! - this.slotSeq[b]!);
+    for (let i = 0; i < this.outbox.length; i += WIRE_STRIDE) posted.push(this.outbox[i] as number);
+    return posted;
   }
 
   /** Idle workers must not keep the caller's process alive. */
