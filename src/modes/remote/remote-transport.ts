@@ -291,6 +291,14 @@ export class RemoteTransport implements Transport {
       this.acquiring.get(msg.rid)?.abort();
     } else if (msg.op === 'pump') {
       this.shared?.sets[msg.set]?.wake();
+    } else if (msg.op === 'stats') {
+      let reply: { ok: boolean; value: unknown };
+      try {
+        reply = { ok: true, value: this.init.limits.stats() };
+      } catch (error) {
+        reply = { ok: false, value: encodeError(error) };
+      }
+      this.channel.post({ t: 'limits-reply', rid: msg.rid, ...reply });
     } else {
       const acq = this.held.get(msg.acqId);
       this.held.delete(msg.acqId);
