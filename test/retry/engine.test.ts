@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   FakeClock,
+  LimitUsageError,
   RetryBudget,
   RetryValidationError,
   computeWait,
@@ -258,6 +259,9 @@ describe('ready predicates', () => {
     expect(rateLimitErrors({ error: new Error('Rate limit exceeded') })).toBe(true);
     expect(rateLimitErrors({ error: Object.assign(new Error('x'), { name: 'ThrottlingException' }) })).toBe(true);
     expect(rateLimitErrors({ error: { status: 503 } })).toBe(false);
+  });
+  it("rateLimitErrors does not take concurry's own LimitUsageError (worded '…for rate limit(s)…') for a server's throttling", () => {
+    expect(rateLimitErrors({ error: new LimitUsageError('Acquisition released without update() for rate limit(s): tokens') })).toBe(false);
   });
 });
 
