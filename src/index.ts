@@ -9,7 +9,7 @@ export type { WorkerHandle, HandleMethods, HandleControls, MaybeFuture } from '.
 export type { HandleStats, MethodStats, StopOptions } from './worker/handle.js';
 export { Future, type WaitOptions } from './future/future.js';
 export { gather, wait, asCompleted, type GatherOptions, type WaitManyOptions, type AsCompletedOptions } from './future/waiting.js';
-export type { ProgressOption, ProgressBarOptions } from './future/progress.js';
+export type { ProgressOption, ProgressBarOptions, ProgressBarLike, ProgressCallback } from './future/progress.js';
 export type { CallContext } from './runtime/context.js';
 export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './runtime/events.js';
 export { globalConfig, withConfig, type ConfigOverrides } from './config/config.js';
