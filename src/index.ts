@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { Worker, WorkerBuilder, type WorkerOptions } from './worker/worker.js';
+export { Worker, WorkerBuilder, type WorkerOptions, type WorkerOptionsFor } from './worker/worker.js';
 export type { WorkerHandle, HandleMethods, HandleControls, MaybeFuture } from './worker/types.js';
 export type { HandleStats, MethodStats, StopOptions } from './worker/handle.js';
 export { Future, type WaitOptions } from './future/future.js';
@@ -42,6 +42,7 @@ export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
 export type { LoadBalancing } from './pool/balancers.js';
 export { isMainModule } from './util/main-module.js';
+export { registerErrorClass, registerErrorClasses } from './serialize/errors.js';
 export { HostRefusedError, describeConnection, type Delivery, type ConnectionOption, type RedisConnectionOptions } from './modes/distributed/index.js';
 export { distributedLimitStats, type DistributedTarget } from './modes/distributed/admin.js';
 export { startHost, type HostOptions, type DistributedHost } from './modes/distributed/host.js';

@@ -14,6 +14,7 @@ import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
 import { encodeOptions } from '../../serialize/options.js';
+import { preloadSdkErrorClasses } from '../../serialize/sdk-errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
@@ -71,6 +72,7 @@ export class RemoteTransport implements Transport {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
+    void preloadSdkErrorClasses();
     if (channel.poll && callerMaySpin()) this.replySpin = new IdleSpin(channel.poll, (msg) => this.onMessage(msg), CALLER_SPIN);
     channel.onMessage((msg) => {
       this.replySpin?.arrived();
