@@ -18,6 +18,7 @@ import { preloadSdkErrorClasses } from '../../serialize/sdk-errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
+import { uncloneableInitArgument } from './worker-messages.js';
 import { publicMethodNames } from '../../runtime/methods.js';
 import { CALLER_SPIN, IdleSpin, callerMaySpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type RemoteAcquireReply, type WireCalls } from './protocol.js';
@@ -93,17 +94,23 @@ export class RemoteTransport implements Transport {
     }
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
-    channel.post({
-      t: 'init',
-      moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
-      exportName: init.workerClass.name,
-      methods,
-      ctorArgs: init.ctorArgs,
-      runtimeOptions,
-      hasBudget: init.budget !== undefined,
-      limitsConfig: { ...(init.limits.config ?? {}) },
-      sharedLimits: this.shared?.state,
-    });
+    try {
+      channel.post({
+        t: 'init',
+        moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
+        exportName: init.workerClass.name,
+        methods,
+        ctorArgs: init.ctorArgs,
+        runtimeOptions,
+        hasBudget: init.budget !== undefined,
+        limitsConfig: { ...(init.limits.config ?? {}) },
+        sharedLimits: this.shared?.state,
+      });
+    } catch (error) {
+      this.stopping = true;
+      channel.kill();
+      throw uncloneableInitArgument(init.workerClass.name, channel.kind, init.ctorArgs, error) ?? error;
+    }
     this.updateRef();
   }
 
