@@ -23,9 +23,15 @@ describe('a worker class that cannot be located', () => {
     expect(message).not.toMatch(/add this line|export the class/);
   });
 
-  it('a module that throws for another reason: shows its error, not an unrelated hint', () => {
-    const message = locateFailureMessage('LLM', [{ url: 'file:///app/llm.js', error: new Error('OPENAI_API_KEY is not set') }]);
-    expect(message).toContain('Fix: the module threw while the worker imported it (OPENAI_API_KEY is not set)');
+  it("the class's module throws for another reason: shows its error, not an unrelated hint", () => {
+    const url = fixture('helper-workers.ts'); // declares class Helpers
+    const message = locateFailureMessage('Helpers', [{ url, error: new Error('OPENAI_API_KEY is not set') }]);
+    expect(message).toContain(`Fix: ${url} threw while the worker imported it (OPENAI_API_KEY is not set)`);
+  });
+
+  it('a module that only imports the class throws: the hint is still about the class\'s own module', () => {
+    const message = locateFailureMessage('Hidden', [{ url: fixture('helper-workers.ts'), error: new Error('no suite') }]);
+    expect(message).toContain('Fix: add this line inside class Hidden');
   });
 
   it('the module defines the class but does not export it: says to export it', () => {

@@ -38,10 +38,12 @@ function fixFor(exportName: string, attempts: readonly LocateAttempt[]): string 
   if (failed.some((a) => /isMainModule/.test(firstLine(a.error)))) {
     return "Fix: guard the module's top-level code that starts workers: if (isMainModule(import.meta.url)) { … } (isMainModule is exported by concurry).";
   }
-  if (failed.length > 0) {
-    return `Fix: the module threw while the worker imported it (${firstLine(failed[0]!.error)}); make it importable without side effects that fail in a worker.`;
-  }
+  // A module that merely imports the class (a test file, the entry script) may throw in a worker for
+  // its own reasons: only the module that defines the class matters.
   const definer = attempts.find((a) => declaresClass(a.url, exportName));
+  if (definer?.error !== undefined) {
+    return `Fix: ${definer.url} threw while the worker imported it (${firstLine(definer.error)}); make it importable without side effects that fail in a worker.`;
+  }
   if (definer) return `Fix: export the class from ${definer.url}: export class ${exportName} …`;
   return `Fix: add this line inside class ${exportName}, in the file that defines it, and export the class there: static module = import.meta.url;`;
 }
