@@ -16,11 +16,12 @@ function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0]!;
 }
 
-/** Whether the module at `url` declares `class <name>` (read from disk; false when it cannot be read). */
+/** Whether the module at `url` declares `class <name>` at the start of a line (read from disk; false when it cannot be read). */
 function declaresClass(url: string, name: string): boolean {
   if (!url.startsWith('file:')) return false;
   try {
-    return new RegExp(`\\bclass\\s+${name}\\b`).test(readFileSync(fileURLToPath(url), 'utf8'));
+    // A declaration at the start of a line, not the words "class X" in a string or comment.
+    return new RegExp(`^[ \\t]*(?:export[ \\t]+(?:default[ \\t]+)?)?(?:abstract[ \\t]+)?class[ \\t]+${name}\\b`, 'm').test(readFileSync(fileURLToPath(url), 'utf8'));
   } catch {
     return false;
   }
