@@ -1,34 +1,45 @@
 /**
  * Error classes of well-known SDKs, registered on the caller's side so their errors keep
  * `instanceof` when they come back from a thread or process worker. Their errors keep the default
- * `name` 'Error' (openai's RateLimitError, APIConnectionError…), so the class cannot be found by
- * name: it is found by class name among the registered ones (see errors.ts).
+ * `name` 'Error' (openai's RateLimitError, APIConnectionError…), so the class is found by class
+ * name among the registered ones (see errors.ts).
+ *
+ * Loading is on demand: the first error of such an SDK that reaches the caller starts loading that
+ * SDK's module (the ESM build, whose classes an ESM caller's `instanceof` compares with; already
+ * in the module cache when the caller imports the SDK itself), and that error is handed over once it
+ * is loaded. Processes that never see one pay nothing.
  */
-import { createRequire } from 'node:module';
-import { registerErrorClasses } from './errors.js';
+import { isEncodedError, registerErrorClasses, type EncodedError } from './errors.js';
 
-/** Packages whose error classes are worth registering when they are installed. */
-const KNOWN_SDKS = ['openai', '@anthropic-ai/sdk'];
+/** The base class every error of an SDK extends, and the package that exports its classes. */
+const KNOWN_SDKS: readonly { base: string; pkg: string }[] = [
+  { base: 'OpenAIError', pkg: 'openai' },
+  { base: 'AnthropicError', pkg: '@anthropic-ai/sdk' },
+];
 
-let loading: Promise<void> | undefined;
+const loads = new Map<string, Promise<void>>();
+
+/** The SDK package an encoded error comes from, when its classes were not loaded yet. */
+function pendingSdk(value: unknown): string | undefined {
+  if (!isEncodedError(value)) return undefined;
+  const chain = (value as EncodedError).classes;
+  if (!chain) return undefined;
+  const sdk = KNOWN_SDKS.find((s) => chain.includes(s.base));
+  return sdk && !loads.has(sdk.pkg) ? sdk.pkg : undefined;
+}
 
 /**
- * Starts loading (once, in the background) the installed SDKs of {@link KNOWN_SDKS} and registers
- * their error classes. Called when the first thread or process worker starts: long before the
- * first error can come back. An SDK that is not installed costs one failed resolve.
+ * Undefined when `value` (an error in transit) can be decoded now; otherwise a promise that
+ * resolves once its SDK's error classes are registered (or could not be loaded: it then decodes
+ * as a plain Error with every property, as before).
  */
-export function preloadSdkErrorClasses(): Promise<void> {
-  if (loading) return loading;
-  const require = createRequire(import.meta.url);
-  const installed = KNOWN_SDKS.filter((pkg) => {
-    try {
-      require.resolve(pkg);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  // The ESM build (import()), so the classes are the ones an ESM caller's `instanceof` compares with.
-  loading = Promise.all(installed.map((pkg) => import(pkg).then((m) => void registerErrorClasses(m), () => undefined))).then(() => undefined);
+export function sdkClassesLoading(value: unknown): Promise<void> | undefined {
+  const pkg = pendingSdk(value);
+  if (!pkg) return undefined;
+  const loading = import(pkg).then(
+    (m) => void registerErrorClasses(m),
+    () => undefined,
+  );
+  loads.set(pkg, loading);
   return loading;
 }

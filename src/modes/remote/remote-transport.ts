@@ -14,7 +14,7 @@ import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
 import { encodeOptions } from '../../serialize/options.js';
-import { preloadSdkErrorClasses } from '../../serialize/sdk-errors.js';
+import { sdkClassesLoading } from '../../serialize/sdk-errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
@@ -73,7 +73,6 @@ export class RemoteTransport implements Transport {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
-    void preloadSdkErrorClasses();
     if (channel.poll && callerMaySpin()) this.replySpin = new IdleSpin(channel.poll, (msg) => this.onMessage(msg), CALLER_SPIN);
     channel.onMessage((msg) => {
       this.replySpin?.arrived();
@@ -241,7 +240,16 @@ export class RemoteTransport implements Transport {
         const batch = msg.batch;
         for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
           const ok = batch[i + 1] as boolean;
-          this.settle(batch[i] as number, ok, ok ? batch[i + 2] : decodeError(batch[i + 2]));
+          if (ok) {
+            this.settle(batch[i] as number, true, batch[i + 2]);
+            continue;
+          }
+          const slot = batch[i] as number;
+          const encoded = batch[i + 2];
+          // An SDK's error (openai…) whose classes are not loaded here yet: settle once they are, so it keeps instanceof.
+          const loading = sdkClassesLoading(encoded);
+          if (loading) loading.then(() => this.settle(slot, false, decodeError(encoded)));
+          else this.settle(slot, false, decodeError(encoded));
         }
         break;
       }
