@@ -4,12 +4,12 @@
  *
  * @packageDocumentation
  */
-export { Worker, WorkerBuilder, type WorkerOptions } from './worker/worker.js';
+export { Worker, WorkerBuilder, type WorkerOptions, type WorkerOptionsFor } from './worker/worker.js';
 export type { WorkerHandle, HandleMethods, HandleControls, MaybeFuture } from './worker/types.js';
 export type { HandleStats, MethodStats, StopOptions } from './worker/handle.js';
 export { Future, type WaitOptions } from './future/future.js';
 export { gather, wait, asCompleted, type GatherOptions, type WaitManyOptions, type AsCompletedOptions } from './future/waiting.js';
-export type { ProgressOption, ProgressBarOptions } from './future/progress.js';
+export type { ProgressOption, ProgressBarOptions, ProgressBarLike, ProgressCallback } from './future/progress.js';
 export type { CallContext } from './runtime/context.js';
 export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './runtime/events.js';
 export { globalConfig, withConfig, type ConfigOverrides } from './config/config.js';
@@ -43,6 +43,7 @@ export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
 export type { LoadBalancing } from './pool/balancers.js';
 export { isMainModule } from './util/main-module.js';
+export { registerErrorClass, registerErrorClasses } from './serialize/errors.js';
 // `mode: 'distributed'` works from this entry; the host, describeConnection and distributedLimitStats
 // are in 'concurry/distributed', whose types name the optional peers bullmq and ioredis.
 export { HostRefusedError } from './modes/distributed/security.js';

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { Future, Worker, gather, type WorkerHandle } from '../src/index.js';
+import { Future, TaskWorker, Worker, gather, type TaskWorkerBuilder, type WorkerHandle } from '../src/index.js';
 
 class Typed extends Worker {
   constructor(private readonly prefix: string) {
@@ -36,5 +36,71 @@ describe('handle types', () => {
     const h = Typed.options({ mode: 'async' }).init('hi');
     const out = await gather([h.greet('a'), h.total([1]), 3] as const);
     expectTypeOf(out).toEqualTypeOf<[string, number, 3]>();
+  });
+});
+
+class Extractor extends Worker {
+  extract(text: string): { name: string } {
+    return { name: text };
+  }
+  async count(values: number[]): Promise<number> {
+    return values.length;
+  }
+  _internal(): number {
+    return 1;
+  }
+}
+
+describe('worker option types (issue 18)', () => {
+  it('a misspelled option is a compile error', () => {
+    // @ts-expect-error maxConcurency is not an option (did you mean maxConcurrency?)
+    Extractor.options({ mode: 'async', maxConcurency: 2 });
+    Extractor.options({ mode: 'async', maxConcurrency: 2 });
+  });
+
+  it('per-method records name the class methods, with or without a * default', () => {
+    Extractor.options({ mode: 'async', numRetries: { extract: 3 } });
+    Extractor.options({ mode: 'async', numRetries: { '*': 0, extract: 3 }, retryWait: { count: 5 } });
+    // @ts-expect-error extarct is not a method of Extractor
+    Extractor.options({ mode: 'async', numRetries: { extarct: 3 } });
+  });
+
+  it("a validator's result is typed by the method's return type", () => {
+    Extractor.options({
+      mode: 'async',
+      retryUntil: {
+        extract: (result) => {
+          expectTypeOf(result).toEqualTypeOf<{ name: string }>();
+          return result.name.length > 0;
+        },
+        count: [(result) => (expectTypeOf(result).toEqualTypeOf<number>(), result >= 0)],
+      },
+    });
+    Extractor.options({
+      mode: 'async',
+      retryUntil: (result) => {
+        expectTypeOf(result).toEqualTypeOf<{ name: string } | number>();
+        return true;
+      },
+    });
+    // A validator written for a narrower type is still accepted.
+    const isName = (r: { name: string }) => r.name !== '';
+    Extractor.options({ mode: 'async', retryUntil: { extract: isName } });
+  });
+
+  it('methods starting with _ are not on the handle', () => {
+    const h = Extractor.options({ mode: 'async' }).init();
+    expectTypeOf(h.extract('a')).toEqualTypeOf<Future<{ name: string }>>();
+    // @ts-expect-error _internal() is not public
+    h._internal();
+  });
+
+  it('TaskWorker.options() returns a typed builder', () => {
+    const tw = TaskWorker.options({ mode: 'async', numRetries: { submit: 2 } });
+    expectTypeOf(tw).toEqualTypeOf<TaskWorkerBuilder>();
+    const h = tw.init();
+    expectTypeOf(h.submit((x: number) => x * 2, 3)).toEqualTypeOf<Future<number>>();
+    // @ts-expect-error TaskWorker has no method 'run'
+    TaskWorker.options({ mode: 'async', numRetries: { run: 2 } });
   });
 });

@@ -32,7 +32,8 @@ export interface ChatResponse {
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
-  error: { type: string; message: string };
+  /** `code` as OpenAI sends it (e.g. 'rate_limit_exceeded'); the openai SDK puts it on its errors. */
+  error: { type: string; message: string; code?: string };
 }
 
 export const COMPLETIONS_PATH = '/v1/chat/completions';

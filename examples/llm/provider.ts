@@ -116,15 +116,17 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Prov
   const stats = emptyStats();
   let inFlight = 0;
   let nextId = 1;
+  let nextRequestId = 1;
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    // x-request-id as OpenAI sends it: the openai SDK exposes it as `requestID`, also on errors.
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': `req_${nextRequestId++}`, ...headers });
     res.end(text);
   };
   const fail = (res: ServerResponse, status: number, type: string, message: string, headers?: Record<string, string>) =>
-    send(res, status, { error: { type, message } } satisfies ErrorBody, headers);
+    send(res, status, { error: { type, message, ...(status === 429 ? { code: 'rate_limit_exceeded' } : {}) } } satisfies ErrorBody, headers);
   const later = (ms: number, fn: () => void) => {
     const timer = setTimeout(() => {
       timers.delete(timer);

@@ -145,12 +145,16 @@ export class Future<T> implements PromiseLike<T> {
     });
   }
 
-  /** The call's error, or undefined when it succeeded; rejects with TimeoutError after `timeout`. */
+  /**
+   * The call's error, or undefined when it succeeded; rejects with TimeoutError after `timeout`.
+   * A cancelled future has no outcome to report: this rejects with its CancelledError, as Python's
+   * `Future.exception()` raises it.
+   */
   exception(options?: WaitOptions): Promise<unknown> {
     return this.result(options).then(
       () => undefined,
       (e) => {
-        if (e instanceof TimeoutError && this.state === PENDING) throw e;
+        if ((e instanceof TimeoutError && this.state === PENDING) || this.wasCancelled) throw e;
         return e;
       },
     );

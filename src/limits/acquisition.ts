@@ -18,7 +18,22 @@ export interface ReleaseOptions {
   force?: boolean;
 }
 
+/** The error of a RateLimit released without update(), naming the keys and the fix. */
+export function missingUpdateError(missing: readonly string[]): LimitUsageError {
+  return new LimitUsageError(
+    `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
+  );
+}
+
 export class Acquisition {
+  /**
+   * Set while a worker attempt holds this acquisition: a missing update() goes here instead of
+   * being thrown, and the attempt raises it only if it completes. Disposal cannot tell whether its
+   * block threw (`Symbol.asyncDispose` gets no argument), so throwing from it would wrap a 429 in a
+   * SuppressedError and hide it from retries; the attempt knows how it ended.
+   * @internal
+   */
+  deferMissingUpdate?: (error: LimitUsageError) => void;
   /** What update() reported, by key; made on the first update (most acquisitions never get one). */
   private used?: Map<string, number>;
   private isReleased = false;
@@ -75,7 +90,9 @@ export class Acquisition {
 
   /**
    * Gives everything back (idempotent). A RateLimit that was never updated raises LimitUsageError —
-   * after everything else was released, so nothing stays held.
+   * after everything else was released, so nothing stays held. Inside a worker method the error is
+   * raised when the attempt completes instead, and not at all when the method threw: its own error
+   * propagates unchanged (what was requested counts as used).
    */
   release(options: ReleaseOptions = {}): void {
     if (this.isReleased) return;
@@ -86,9 +103,9 @@ export class Acquisition {
     }
     this.owner.giveBack(this.amounts, this.used);
     if (missing && !options.force) {
-      throw new LimitUsageError(
-        `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
-      );
+      const error = missingUpdateError(missing);
+      if (!this.deferMissingUpdate) throw error;
+      this.deferMissingUpdate(error);
     }
   }
 

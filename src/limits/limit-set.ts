@@ -13,7 +13,7 @@ import { threadId } from 'node:worker_threads';
 import { AbortError, ConfigError, TimeoutError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { checkClock, checkDuration, checkOptionsArgument, checkRecord, configError, rejectUnknownKeys, show } from '../config/validate.js';
-import { Acquisition, type AcquisitionOwner } from './acquisition.js';
+import { Acquisition, LimitUsageError, type AcquisitionOwner } from './acquisition.js';
 import { createAlgorithm, type RateAlgorithm, type RateAlgorithmName } from './algorithms.js';
 import { CallLimit, RateLimit, ResourceLimit, isLimit, type Limit } from './limit.js';
 
@@ -506,6 +506,8 @@ export function amountsOf(
   if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) {
     throw new ConfigError(`acquire(): requested must be an object of amounts by key, e.g. { tokens: 100 }, got ${show(requested)}`);
   }
+  const named = Object.keys(requested);
+  if (named.length === 0) refuseUnnamedRates(limits);
   const amounts = new Map<string, number>();
   for (const [key, n] of Object.entries(requested)) {
     const entry = limits.get(key);
@@ -528,6 +530,19 @@ export function amountsOf(
   }
   for (const [key, { limit }] of limits) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
   return amounts;
+}
+
+/**
+ * `acquire()` with no amounts takes every Call and Resource limit with 1 — but a RateLimit has no
+ * sensible default amount, and skipping it would bypass it silently (Python concurry raises too).
+ */
+function refuseUnnamedRates(limits: ReadonlyMap<string, { readonly limit: { readonly kind: string } }>): void {
+  const rates = [...limits].filter(([, { limit }]) => limit.kind === 'rate').map(([key]) => key);
+  if (rates.length === 0) return;
+  throw new LimitUsageError(
+    `acquire(): no amounts given, but this set holds RateLimit ${rates.map((k) => `'${k}'`).join(', ')}; ` +
+      `name the amount to take, e.g. acquire({ ${rates.map((k) => `${k}: n`).join(', ')} }) (a RateLimit is never bypassed silently)`,
+  );
 }
 
 /** Acquires from `limits`, runs `fn`, releases — also when `fn` throws. Every kind of set's run(). */

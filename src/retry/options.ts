@@ -7,8 +7,27 @@ import { configError, nearest, show } from '../config/validate.js';
 import { resolveJitter, type JitterStyle } from './jitter.js';
 import { checkAdaptiveRetry, type AdaptiveRetryOptions } from './adaptive.js';
 
-/** A value for every method, or a record with a required `'*'` default and per-method values. */
-export type PerMethod<T> = T | ({ '*': T } & Record<string, T>);
+/**
+ * A value for every method, or a per-method record: `'*'` (optional) is the default for methods
+ * not named; without it they get the option's default. `M` names the methods (any string when unknown).
+ */
+export type PerMethod<T, M extends string = string> = T | ({ '*'?: T } & { [K in M]?: T });
+
+/** The public method names of a worker instance type `W` (any string when `W` is not known). */
+export type MethodName<W> = unknown extends W
+  ? string
+  : { [K in keyof W]: K extends `_${string}` | 'constructor' ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never }[keyof W];
+
+/** What a method of `W` resolves to, by name (`any` when `W` is not known). */
+type MethodResult<W, K> = unknown extends W ? any : K extends keyof W ? (W[K] extends (...args: any[]) => infer R ? Awaited<R> : never) : never;
+
+/** `retryUntil` of a worker of type `W`: validators typed by each method's result. */
+export type RetryUntilOption<W = any> =
+  | Validator<MethodResult<W, MethodName<W>>>
+  | Validator<MethodResult<W, MethodName<W>>>[]
+  | ({ '*'?: Validator<MethodResult<W, MethodName<W>>> | Validator<MethodResult<W, MethodName<W>>>[] } & {
+      [K in MethodName<W>]?: Validator<MethodResult<W, K>> | Validator<MethodResult<W, K>>[];
+    });
 
 /** What predicates, validators and the method itself know about the attempt. */
 export interface RetryContext {
@@ -32,8 +51,11 @@ export type RetryPredicate = (ctx: RetryContext) => boolean;
 type ErrorClass = abstract new (...args: any[]) => Error;
 export type RetryOnOption = ErrorClass | RetryPredicate | Array<ErrorClass | RetryPredicate>;
 
-/** true = accept; false or a string (the reason) = reject. May be async. */
-export type Validator = (result: any, ctx: RetryContext) => boolean | string | Promise<boolean | string>;
+/**
+ * true = accept; false or a string (the reason) = reject. May be async. `R` is the result type it
+ * checks; a validator written for a narrower type is still accepted (checked bivariantly, like a method).
+ */
+export type Validator<R = any> = { check(result: R, ctx: RetryContext): boolean | string | Promise<boolean | string> }['check'];
 
 export type RetryAlgorithm = 'exponential' | 'linear' | 'fibonacci' | 'constant' | 'decorrelated';
 export const RETRY_ALGORITHMS: readonly RetryAlgorithm[] = ['exponential', 'linear', 'fibonacci', 'constant', 'decorrelated'];
@@ -59,16 +81,16 @@ export interface RetryBudgetOptions {
   adaptive?: AdaptiveRetryOptions;
 }
 
-/** Retry options of a worker: each may be per method. */
-export interface WorkerRetryOptions {
-  numRetries?: PerMethod<number>;
-  retryOn?: PerMethod<RetryOnOption>;
-  retryAlgorithm?: PerMethod<RetryAlgorithm>;
-  retryWait?: PerMethod<number>;
-  retryMaxWait?: PerMethod<number>;
-  retryJitter?: PerMethod<number | JitterStyle>;
-  retryUntil?: PerMethod<Validator | Validator[]>;
-  retryTimeout?: PerMethod<number>;
+/** Retry options of a worker (of instance type `W`, when known): each may be per method. */
+export interface WorkerRetryOptions<W = any> {
+  numRetries?: PerMethod<number, MethodName<W>>;
+  retryOn?: PerMethod<RetryOnOption, MethodName<W>>;
+  retryAlgorithm?: PerMethod<RetryAlgorithm, MethodName<W>>;
+  retryWait?: PerMethod<number, MethodName<W>>;
+  retryMaxWait?: PerMethod<number, MethodName<W>>;
+  retryJitter?: PerMethod<number | JitterStyle, MethodName<W>>;
+  retryUntil?: RetryUntilOption<W>;
+  retryTimeout?: PerMethod<number, MethodName<W>>;
   retryBudget?: RetryBudgetOptions;
 }
 
@@ -170,9 +192,6 @@ export function resolveRetryPolicies(options: WorkerRetryOptions, methodNames: r
   for (const key of PER_METHOD_KEYS) {
     const value = (options as Record<string, unknown>)[key];
     if (!isPerMethodRecord(key, value)) continue;
-    if (!('*' in value)) {
-      throw new ConfigError(`Invalid option '${key}': a per-method record must include a '*' default, got ${show(value)}`);
-    }
     for (const name of Object.keys(value)) {
       if (name === '*' || methodNames.includes(name)) continue;
       const hint = nearest(name, methodNames);
@@ -186,6 +205,7 @@ export function resolveRetryPolicies(options: WorkerRetryOptions, methodNames: r
   const pickFor = (method: string) => (key: (typeof PER_METHOD_KEYS)[number]) => {
     const record = records.get(key);
     if (!record) return (options as Record<string, unknown>)[key];
+    // Methods not named take '*', or the option's default when the record has no '*'.
     return method in record ? record[method] : record['*'];
   };
   const policies = new Map<string, RetryPolicy | undefined>();

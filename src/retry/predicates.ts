@@ -1,5 +1,6 @@
 /** Ready-made retryOn predicates and server pushback parsing. */
 import type { RetryContext } from './options.js';
+import { LimitUsageError } from '../errors.js';
 
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
@@ -52,10 +53,15 @@ function isTransient(error: unknown): boolean {
  */
 export const transientErrors = (ctx: RetryContext | { error: unknown }): boolean => isTransient(ctx.error);
 
-/** Retries rate-limit responses: HTTP 429 and errors named or worded as throttling/rate limits. */
+/**
+ * Retries rate-limit responses: HTTP 429 and errors named or worded as throttling/rate limits.
+ * concurry's own LimitUsageError (a misused acquisition, "…for rate limit(s)…") is a bug to fix,
+ * not a server's pushback: never retried by this predicate.
+ */
 export const rateLimitErrors = (ctx: RetryContext | { error: unknown }): boolean => {
   for (const e of chain(ctx.error)) {
     if (e === null || typeof e !== 'object') continue;
+    if (e instanceof LimitUsageError) return false;
     if (statusOf(e) === 429) return true;
     const text = `${(e as any).name ?? ''} ${(e as any).message ?? ''} ${(e as any).code ?? ''}`;
     if (/throttl|rate.?limit|too many requests/i.test(text)) return true;

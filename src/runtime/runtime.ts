@@ -110,24 +110,8 @@ export class WorkerRuntime {
       if (typeof fn !== 'function') continue;
       if (chaos) fn = withChaos(name, fn, chaos, chaosDraw!, this.clock);
       this.originals.set(name, fn);
-      // A method calling another public method through `this` gets that method's retry settings.
-      if (this.policyFor(name)) {
-        const runtime = this;
-        Object.defineProperty(this.instance, name, {
-          configurable: true,
-          writable: true,
-          value: function nestedCallWithRetry(...args: unknown[]) {
-            const outer = runtime.currentAttempt;
-            const restore = <T>(v: T): T => {
-              if (runtime.maxConcurrency === 1) runtime.currentAttempt = outer;
-              return v;
-            };
-            return runtime.runWithPolicy(name, fn, args, runtime.policyFor(name)!, undefined).then(restore, (e) => {
-              throw restore(e);
-            });
-          },
-        });
-      }
+      // Only calls that enter from a handle get retries and validation; the instance's own methods
+      // stay untouched, so `this.helper()` inside a method is a plain call.
     }
   }
 

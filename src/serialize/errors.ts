@@ -2,7 +2,9 @@
  * Errors across threads and processes. Structured clone turns every Error subclass into a plain
  * Error, resets `name` and drops own properties (piscina#141). We send an explicit description and
  * rebuild it: name, message, stack, cause (recursively), own enumerable properties and
- * AggregateError.errors survive; built-in and concurry classes keep `instanceof`.
+ * AggregateError.errors survive; built-in and concurry classes keep `instanceof`, and so do
+ * registered classes — found by their class name, since SDK errors (openai's RateLimitError…)
+ * keep the default `name` 'Error'. Known SDKs' classes register themselves (sdk-errors.ts).
  */
 import { errorClassesByName } from '../errors.js';
 
@@ -15,6 +17,13 @@ export interface EncodedError {
   cause?: unknown;
   errors?: unknown[];
   props: Record<string, unknown>;
+  /** Class names from the error's own class up to Error, when the first is not `name`. */
+  classes?: string[];
+}
+
+/** A fetch `Headers` in transit (openai's `error.headers`): rebuilt as Headers, so `.get()` still works. */
+interface EncodedHeaders {
+  __concurryHeaders: [string, string][];
 }
 
 const BUILTINS: Record<string, new (message?: string) => Error> = {
@@ -33,6 +42,41 @@ const extraClasses = new Map<string, new (...args: any[]) => Error>();
 /** Lets errors of `cls` come back as real instances of it (e.g. classes from a shared module). */
 export function registerErrorClass(cls: new (...args: any[]) => Error): void {
   extraClasses.set(cls.name, cls);
+}
+
+/**
+ * Registers every Error class found on `source` (a module namespace or an object with classes as
+ * properties, e.g. `await import('openai')`), so errors of those classes keep `instanceof` when
+ * they cross from a thread or process worker. Returns how many were registered.
+ */
+export function registerErrorClasses(source: object): number {
+  let n = 0;
+  for (const key of Object.keys(source)) {
+    let value: unknown;
+    try {
+      value = (source as Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    // Never shadow a built-in or concurry class of the same name (an SDK's own 'TimeoutError'…).
+    if (typeof value === 'function' && value.prototype instanceof Error && !(value.name in BUILTINS) && !(value.name in errorClassesByName)) {
+      registerErrorClass(value as new (...args: any[]) => Error);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** The class names of `error` from its own class up to (not including) Error, when they say more than its `name`. */
+function classChain(error: object, name: string): string[] | undefined {
+  const own = (error as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof own !== 'string' || own === name || own === '' || own === 'Object') return undefined;
+  const out: string[] = [];
+  for (let p = Object.getPrototypeOf(error); p && p !== Error.prototype && p !== Object.prototype && out.length < 8; p = Object.getPrototypeOf(p)) {
+    const n = p.constructor?.name;
+    if (typeof n === 'string' && n !== '') out.push(n);
+  }
+  return out;
 }
 
 export function isEncodedError(value: unknown): value is EncodedError {
@@ -91,8 +135,11 @@ function cloneable(value: unknown, depth: number): unknown {
   if (typeof value === 'function') return safeString(value);
   if (isErrorLike(value)) return encodeError(value, depth + 1);
   try {
+    if (typeof Headers === 'function' && value instanceof Headers) {
+      return { __concurryHeaders: [...value.entries()] } satisfies EncodedHeaders;
+    }
     if (typeof (value as any).entries === 'function' && typeof (value as any).get === 'function' && !(value instanceof Map)) {
-      // fetch Headers and similar: keep as a plain record
+      // Headers-like objects of other libraries: keep as a plain record
       return Object.fromEntries((value as any).entries());
     }
   } catch {
@@ -152,14 +199,47 @@ export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
         /* a hostile array: keep the error without its list */
       }
     }
+    // Non-enumerable own data too (zod 4 keeps ZodError.issues so); not '_' internals nor methods.
+    try {
+      for (const key of Object.getOwnPropertyNames(e)) {
+        if (key in props || key.startsWith('_') || ['cause', 'errors', 'stack', 'message', 'name'].includes(key)) continue;
+        const desc = Object.getOwnPropertyDescriptor(e, key);
+        if (desc && 'value' in desc && typeof desc.value !== 'function') props[key] = cloneable(desc.value, depth);
+      }
+    } catch {
+      /* a Proxy that refuses to describe itself: its enumerable data is already in props */
+    }
+  }
+  try {
+    const classes = classChain(e, out.name);
+    if (classes) out.classes = classes;
+  } catch {
+    /* a hostile prototype chain: decoded by name only */
   }
   return out;
 }
 
 function classFor(encoded: EncodedError): new (...args: any[]) => Error {
+  // The most specific registered class of the chain (RateLimitError, else APIError, …), then by name.
   // Own names only: a received name like 'constructor' or 'toString' must not reach Object.prototype.
+  const known = (name: string) =>
+    extraClasses.get(name) ?? (Object.hasOwn(errorClassesByName, name) ? errorClassesByName[name] : undefined);
+  for (const c of Array.isArray(encoded.classes) ? encoded.classes : []) {
+    const cls = known(String(c));
+    if (cls) return cls;
+  }
   const name = String(encoded.name);
-  return extraClasses.get(name) ?? (Object.hasOwn(errorClassesByName, name) ? errorClassesByName[name] : undefined) ?? (Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined) ?? Error;
+  return known(name) ?? (Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined) ?? Error;
+}
+
+function isEncodedHeaders(value: unknown): value is EncodedHeaders {
+  return value !== null && typeof value === 'object' && Array.isArray((value as EncodedHeaders).__concurryHeaders);
+}
+
+function decodeValue(v: unknown): unknown {
+  if (isEncodedError(v)) return decodeError(v);
+  if (isEncodedHeaders(v)) return new Headers(v.__concurryHeaders);
+  return v;
 }
 
 export function decodeError(value: unknown): unknown {
@@ -173,7 +253,7 @@ export function decodeError(value: unknown): unknown {
   if (value.errors) Object.defineProperty(error, 'errors', { value: value.errors.map(decodeError), writable: true, configurable: true, enumerable: false });
   for (const [k, v] of Object.entries(value.props)) {
     try {
-      error[k] = isEncodedError(v) ? decodeError(v) : v;
+      error[k] = decodeValue(v);
     } catch {
       /* read-only property on the class: keep the class's value */
     }

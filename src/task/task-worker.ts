@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { Future } from '../future/future.js';
-import { Worker, WorkerBuilder, type WorkerOptions } from '../worker/worker.js';
+import { Worker, WorkerBuilder, type WorkerOptions, type WorkerOptionsFor } from '../worker/worker.js';
 import type { HandleControls } from '../worker/types.js';
 import { MapRun, isIterableInput, type MapOptions } from './map.js';
 import { toPortableFunction, toCallable, isPortableFunction, type PortableFunction } from './portable.js';
@@ -42,8 +42,11 @@ export class TaskWorker extends Worker {
     return callable instanceof Promise ? callable.then((f) => f(...args)) : callable(...args);
   }
 
-  /** Starts configuring TaskWorkers; the same options as any worker. */
-  static override options<C extends new (...args: any[]) => object>(this: C, options: WorkerOptions): any {
+  /** Starts configuring TaskWorkers; the same options as any worker (per-method records name `submit`). */
+  static override options(options: WorkerOptionsFor<TaskWorker>): TaskWorkerBuilder;
+  /** @deprecated Only here so TaskWorker stays a Worker subclass for the type checker; the overload above is the one taken. */
+  static override options<C extends new (...args: any[]) => object>(this: C, options: WorkerOptionsFor<InstanceType<C>>): WorkerBuilder<C>;
+  static override options(options: any): any {
     return new TaskWorkerBuilder(options);
   }
 }
@@ -63,6 +66,7 @@ export interface TaskWorkerHandle<Bound extends (...args: any[]) => any = (...ar
    * bounded number of calls in flight. Options may be given as the last argument.
    */
   map<R>(fn: (...args: any[]) => R, ...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<R>>;
+  map(fn: ModuleFunctionRef, ...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<unknown>;
   map(...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<ReturnType<Bound>>>;
 }
 
@@ -124,11 +128,14 @@ export type TaskFunctionHandle<F extends (...args: any[]) => any> = ((...args: P
  * Turns a function into a running TaskWorker: `const embed = task({ mode: 'thread' })(fn)`;
  * `await embed(x)` submits one call, `embed.map(xs)` streams, `await embed.stop()` ends it.
  */
-export function task(options: WorkerOptions) {
-  const builder = new TaskWorkerBuilder(options);
+export function task(options: WorkerOptionsFor<TaskWorker>) {
+  const builder = new TaskWorkerBuilder(options as WorkerOptions);
   return <F extends (...args: any[]) => any>(fn: F): TaskFunctionHandle<F> => {
     const handle = builder.init(fn);
     const call = (...args: unknown[]) => (handle.submit as any)(...args);
+    // The handle keeps the function's name (and length), as a decorated function would.
+    Object.defineProperty(call, 'name', { value: typeof fn === 'function' ? fn.name : 'task', configurable: true });
+    Object.defineProperty(call, 'length', { value: typeof fn === 'function' ? fn.length : 0, configurable: true });
     return Object.assign(call, handle, { submit: handle.submit, map: handle.map }) as unknown as TaskFunctionHandle<F>;
   };
 }

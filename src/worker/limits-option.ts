@@ -2,10 +2,21 @@ import { ConfigError } from '../errors.js';
 import { LimitSet, LimitPool, AdaptiveLimit, emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { show } from '../config/validate.js';
 
-/** Turns the `limits` option (Limit objects, a LimitSet, a LimitPool or an AdaptiveLimit) into the set workers draw on. */
+/**
+ * Turns the `limits` option into the set workers draw on: Limit objects (one new LimitSet), a
+ * LimitSet, a LimitPool, an AdaptiveLimit, or an array of LimitSets (a LimitPool over them, as Python concurry does).
+ */
 export function toLimits(value: unknown): LimitsLike {
   if (value === undefined) return emptyLimitSet();
   if (value instanceof LimitSet || value instanceof LimitPool || value instanceof AdaptiveLimit) return value as LimitsLike;
-  if (Array.isArray(value)) return new LimitSet(value as any) as LimitsLike;
-  throw new ConfigError(`Invalid option 'limits': got ${show(value)}; expected an array of limits, a LimitSet, a LimitPool or an AdaptiveLimit`);
+  if (Array.isArray(value)) {
+    if (value.length > 0 && value.every((v) => v instanceof LimitSet)) return new LimitPool(value as LimitSet[]) as LimitsLike;
+    if (value.some((v) => v instanceof LimitSet || v instanceof LimitPool)) {
+      throw new ConfigError(
+        `Invalid option 'limits': an array must hold only limits (RateLimit, CallLimit, ResourceLimit) or only LimitSets, got ${value.map(show).join(', ')}; to combine sets, pass new LimitPool([setA, setB])`,
+      );
+    }
+    return new LimitSet(value as any) as LimitsLike;
+  }
+  throw new ConfigError(`Invalid option 'limits': got ${show(value)}; expected an array of limits, a LimitSet, a LimitPool, an array of LimitSets or an AdaptiveLimit`);
 }

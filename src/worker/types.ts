@@ -8,8 +8,9 @@ export type MaybeFuture<T> = T | PromiseLike<T>;
 /** Names a handle reserves for itself; a worker class cannot use them as method names. */
 export type ReservedHandleKeys = 'ready' | 'stop' | 'on' | 'off' | 'stats' | 'circuit' | 'limits' | 'context';
 
+/** Public methods only: names starting with `_` are internal, as at run time (TS `private`/`protected` are not in `keyof`). */
 type MethodKeys<W> = {
-  [K in keyof W]: K extends ReservedHandleKeys ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never;
+  [K in keyof W]: K extends ReservedHandleKeys | `_${string}` ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never;
 }[keyof W];
 
 /** Each public method of `W`, returning a Future of its awaited result. */

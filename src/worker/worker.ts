@@ -54,8 +54,15 @@ export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
   onDemand?: boolean;
   /** Calls in flight per worker; extra calls wait in the pool's FIFO. Default: unbounded (process mode: 100). */
   maxQueuedTasks?: number;
-  [option: string]: unknown;
+  /** Thread mode: Node's per-thread heap and stack caps, in MB. */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; codeRangeSizeMb?: number; stackSizeMb?: number };
 }
+
+/**
+ * The options of workers of class `W`: {@link WorkerOptions} whose per-method records name `W`'s
+ * methods (a misspelled method is a compile error) and whose validators see each method's result type.
+ */
+export type WorkerOptionsFor<W> = Omit<WorkerOptions, keyof WorkerRetryOptions> & WorkerRetryOptions<W>;
 
 type WorkerClass<W extends object = object> = new (...args: any[]) => W;
 
@@ -86,8 +93,8 @@ export class Worker {
   }
 
   /** Starts configuring workers of this class. Bad options throw ConfigError here. */
-  static options<C extends WorkerClass>(this: C, options: WorkerOptions): WorkerBuilder<C> {
-    return new WorkerBuilder(this, options);
+  static options<C extends WorkerClass>(this: C, options: WorkerOptionsFor<InstanceType<C>>): WorkerBuilder<C> {
+    return new WorkerBuilder(this, options as WorkerOptions);
   }
 }
 Object.defineProperty(Worker, Symbol.for('concurry.WorkerBase'), { value: true });

@@ -237,13 +237,7 @@ describe('thread workers share a LimitSet through shared memory', () => {
     expect([a.stats(), b.stats()]).toMatchObject([{ slots: { held: 0 }, waiting: 0 }, { slots: { held: 0 }, waiting: 0 }]);
   });
 
-  it('a process worker has no shared memory: tryAcquire says what to use instead', async () => {
-    const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 1 })]);
-    const w = track(Remote.options({ mode: 'process', limits }).init());
-    const e = await w.peekLimits().exception();
-    expect(e).toBeInstanceOf(ConfigError);
-    expect((e as Error).message).toMatch(/^tryAcquire\(\) is not available in process workers.*use acquire\(requested, \{ timeout: 0 \}\)/);
-  });
+  // Process workers' tryAcquire() and stats() answer over the channel (await them): test/limits/error-path.test.ts.
 });
 
 describe('process lifecycle', () => {

@@ -68,7 +68,7 @@ describe.each(POOL_MODES)('pools in %s mode', (mode) => {
     expect(() => Member.options({ mode, maxWorkers: 0 })).toThrow(ConfigError);
     expect(() => Member.options({ mode, loadBalancing: 'fastest' as any })).toThrow(/'loadBalancing': got "fastest"; expected one of 'round-robin'/);
     expect(() => Member.options({ mode, maxQueuedTasks: 1.5 })).toThrow(/maxQueuedTasks/);
-    expect(() => Member.options({ mode, resourceLimits: { maxOldGenMb: 10 } })).toThrow("Unknown resourceLimits option 'maxOldGenMb'");
+    expect(() => Member.options({ mode, resourceLimits: { maxOldGenMb: 10 } as any })).toThrow("Unknown resourceLimits option 'maxOldGenMb'");
   });
 });
 

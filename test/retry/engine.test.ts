@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   FakeClock,
+  LimitUsageError,
   RetryBudget,
   RetryValidationError,
   computeWait,
@@ -259,6 +260,9 @@ describe('ready predicates', () => {
     expect(rateLimitErrors({ error: Object.assign(new Error('x'), { name: 'ThrottlingException' }) })).toBe(true);
     expect(rateLimitErrors({ error: { status: 503 } })).toBe(false);
   });
+  it("rateLimitErrors does not take concurry's own LimitUsageError (worded '…for rate limit(s)…') for a server's throttling", () => {
+    expect(rateLimitErrors({ error: new LimitUsageError('Acquisition released without update() for rate limit(s): tokens') })).toBe(false);
+  });
 });
 
 describe('standalone retry()', () => {
@@ -298,8 +302,10 @@ describe('options checking', () => {
     expect(() => resolveRetryPolicies({ retryOn: [42 as any] }, methods)).toThrow(/retryOn/);
     expect(() => resolveRetryPolicies({ retryBudget: { ratio: -1 } }, methods)).toThrow(/retryBudget.ratio/);
   });
-  it("per-method records need '*' and known method names", () => {
-    expect(() => resolveRetryPolicies({ numRetries: { complete: 3 } as any }, methods)).toThrow(/must include a '\*' default/);
+  it("per-method records need known method names; without '*' the others get the option's default", () => {
+    const withoutDefault = resolveRetryPolicies({ numRetries: { complete: 3 }, retryWait: { complete: 5 } }, methods);
+    expect(withoutDefault('complete')).toMatchObject({ numRetries: 3, wait: 5 });
+    expect(withoutDefault('count')).toBeUndefined(); // numRetries 0, no validators: the fast path
     expect(() => resolveRetryPolicies({ numRetries: { '*': 0, compelte: 3 } }, methods)).toThrow(/unknown method 'compelte' — did you mean 'complete'\?/);
     const lookup = resolveRetryPolicies({ numRetries: { '*': 0, complete: 3 } }, methods);
     expect(lookup('complete')!.numRetries).toBe(3);

@@ -58,9 +58,14 @@ describe.each(['sync', 'async', 'thread', 'process'] as Mode[])('retries inside 
     expect(e.attempts).toBe(3);
   });
 
-  it("per-method settings; a method calling another through `this` gets that method's settings", async () => {
+  it('per-method settings apply where a call enters from the handle; `this.method()` inside is a plain call', async () => {
     const w = track(Flaky.options({ mode, numRetries: { '*': 0, succeedAt: 3 }, ...fast }).init());
-    expect(await w.outer(2)).toEqual({ value: 'ok', calls: 2 });
+    // outer has no retries and its this.succeedAt() is not wrapped: the first failure is the call's.
+    const e = await w.outer(2).exception();
+    expect((e as Error).message).toBe('attempt 1 failed');
+    expect(await w.succeedAt(2)).toEqual({ value: 'ok', calls: 3 });
+    expect(w.stats().methods.succeedAt).toMatchObject({ calls: 1, attempts: 2, retries: 1 });
+    expect(w.stats().methods.outer).toMatchObject({ calls: 1, attempts: 1, retries: 0, failures: 1 });
   });
 
   it('events reach the caller', async () => {

@@ -124,3 +124,18 @@ describe.each(TASK_MODES)('TaskWorker in %s mode', (mode) => {
     expect(() => TaskWorker.options({ mode, numRetries: { '*': 0, sbumit: 2 } as any })).toThrow(/sbumit/);
   });
 });
+
+describe('task() keeps the function it wraps recognisable', () => {
+  it('keeps .name and .length', async () => {
+    const documented = task({ mode: 'sync' })(function documentedFunction(a: number, b: number) {
+      return a + b;
+    });
+    try {
+      expect(documented.name).toBe('documentedFunction');
+      expect(documented.length).toBe(2);
+      expect(await documented(1, 2)).toBe(3);
+    } finally {
+      await documented.stop();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
+import { locateFailureMessage, type LocateAttempt } from './worker-messages.js';
 import type { LimitsLike } from '../../limits/limit-set.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
 import { IdleSpin, WORKER_SPIN, type SpinGate } from './idle-spin.js';
@@ -243,14 +244,14 @@ export function startHost(port: HostPort): void {
 /** Imports the candidate modules in order and returns the first export that is the named class. */
 async function locateClass(candidates: string[], exportName: string): Promise<new (...a: any[]) => object> {
   (globalThis as any)[Symbol.for('concurry.locating')] = true;
-  const tried: string[] = [];
+  const attempts: LocateAttempt[] = [];
   try {
     for (const url of candidates) {
       let mod: Record<string, unknown>;
       try {
         mod = await import(url);
       } catch (error) {
-        tried.push(`${url} (import failed: ${(error as Error).message.split('\n')[0]})`);
+        attempts.push({ url, error });
         continue;
       }
       const direct = mod[exportName];
@@ -258,13 +259,10 @@ async function locateClass(candidates: string[], exportName: string): Promise<ne
       for (const value of Object.values(mod)) {
         if (typeof value === 'function' && value.name === exportName) return value as new (...a: any[]) => object;
       }
-      tried.push(`${url} (no export named ${exportName})`);
+      attempts.push({ url });
     }
   } finally {
     (globalThis as any)[Symbol.for('concurry.locating')] = false;
   }
-  throw new WorkerInitError(
-    `Could not find class ${exportName} for a thread/process worker. Tried: ${tried.join('; ') || 'no candidate modules'}. ` +
-      `Fix: export the class and add this line inside it: static module = import.meta.url;`,
-  );
+  throw new WorkerInitError(locateFailureMessage(exportName, attempts));
 }

@@ -54,6 +54,7 @@ export type FromWorker =
   /** `set`: which of the shared sets (a thread's slow path); absent: the handle's limits as a whole. */
   | { t: 'limits'; rid: number; op: 'acquire'; requested: Record<string, number>; timeout?: number; set?: number }
   | { t: 'limits'; rid: number; op: 'abort' }
+  | { t: 'limits'; rid: number; op: 'stats' }
   | { t: 'limits'; rid: number; op: 'pump'; set: number }
   | { t: 'limits'; rid: number; op: 'release'; acqId: number; used: Record<string, number>; force: boolean }
   | { t: 'budget'; rid: number; op: 'record' | 'try' }

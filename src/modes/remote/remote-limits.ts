@@ -4,67 +4,31 @@
  * so all workers of a pool draw on one set and never over-grant. A thread worker of a LimitSet or
  * LimitPool attaches to their shared memory instead (thread-sharing.ts) and comes here only to wait.
  */
-import { ConfigError } from '../../errors.js';
-import { LimitUsageError, type ReleaseOptions } from '../../limits/acquisition.js';
+import { TimeoutError } from '../../errors.js';
+import { Acquisition, type AcquisitionOwner } from '../../limits/acquisition.js';
 import { checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
-import type { Acquisition } from '../../limits/acquisition.js';
 import type { FromWorker, RemoteAcquireReply } from './protocol.js';
 
 type Post = (msg: FromWorker) => void;
 
-/** An acquisition held on the caller's side, driven from here. */
-class RemoteAcquisition {
-  private readonly used = new Map<string, number>();
-  private isReleased = false;
-  readonly amounts: ReadonlyMap<string, number>;
-  readonly config: Record<string, unknown>;
-
-  constructor(private readonly post: Post, private readonly reply: RemoteAcquireReply) {
-    this.amounts = new Map(reply.amounts);
-    this.config = reply.config;
-  }
-
-  get released(): boolean {
-    return this.isReleased;
-  }
-
-  get requested(): Record<string, number> {
-    return Object.fromEntries(this.amounts);
-  }
-
-  update(usage: Record<string, number>): this {
-    if (this.isReleased) throw new LimitUsageError('Cannot update an acquisition that was already released');
-    for (const [k, v] of Object.entries(usage)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`update(): usage for '${k}' must be a number >= 0, got ${String(v)}`);
-      this.used.set(k, v);
-    }
-    return this;
-  }
-
-  release(options: ReleaseOptions = {}): void {
-    if (this.isReleased) return;
-    this.isReleased = true;
-    this.post({ t: 'limits', rid: 0, op: 'release', acqId: this.reply.acqId, used: Object.fromEntries(this.used), force: true });
-    const missing = this.reply.needsUpdate.filter((k) => !this.used.has(k));
-    if (missing.length > 0 && !options.force) {
-      throw new LimitUsageError(
-        `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
-      );
-    }
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
-  }
+/**
+ * An acquisition held on the caller's side, driven from here: the same Acquisition class as
+ * in-process sets, over an owner that posts the release (so update(), disposal and the
+ * missing-update rule behave identically in every mode).
+ */
+function remoteAcquisition(post: Post, reply: RemoteAcquireReply): Acquisition {
+  const owner: AcquisitionOwner = {
+    giveBack: (_amounts, used) =>
+      post({ t: 'limits', rid: 0, op: 'release', acqId: reply.acqId, used: used ? Object.fromEntries(used) : {}, force: true }),
+    needsUpdate: (key) => reply.needsUpdate.includes(key),
+  };
+  return new Acquisition(owner, new Map(reply.amounts), reply.config);
 }
 
 export class RemoteLimits implements LimitsLike {
   private nextRid = 1;
-  private readonly waiting = new Map<number, { resolve: (a: Acquisition) => void; reject: (e: unknown) => void }>();
+  /** Requests the caller has not answered yet; `acquire` marks those answered with an acquisition. */
+  private readonly waiting = new Map<number, { resolve: (a: any) => void; reject: (e: unknown) => void; acquire?: boolean }>();
 
   /** Set from the init message: the caller's set's config. */
   config: Record<string, unknown> = {};
@@ -82,7 +46,7 @@ export class RemoteLimits implements LimitsLike {
     const rid = this.nextRid++;
     return new Promise<Acquisition>((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason);
-      this.waiting.set(rid, { resolve, reject });
+      this.waiting.set(rid, { resolve, reject, acquire: true });
       options.signal?.addEventListener('abort', () => this.post({ t: 'limits', rid, op: 'abort' }), { once: true });
       this.post({ t: 'limits', rid, op: 'acquire', requested, timeout: options.timeout, set });
     });
@@ -93,23 +57,33 @@ export class RemoteLimits implements LimitsLike {
     const w = this.waiting.get(rid);
     if (!w) return;
     this.waiting.delete(rid);
-    if (ok) w.resolve(new RemoteAcquisition(this.post, value as RemoteAcquireReply) as unknown as Acquisition);
-    else w.reject(value);
+    if (!ok) w.reject(value);
+    else w.resolve(w.acquire ? remoteAcquisition(this.post, value as RemoteAcquireReply) : value);
   }
 
-  tryAcquire(): Acquisition | undefined {
-    throw new ConfigError(
-      'tryAcquire() is not available in process workers (the limits live in the caller); use acquire(requested, { timeout: 0 })',
-    );
+  /**
+   * Acquires if everything fits now, else undefined (nothing held). The limits live in the caller,
+   * so this answers with a Promise — `await this.limits.tryAcquire(...)` works in every mode.
+   */
+  tryAcquire(requested: Requested = {}): Acquisition | undefined {
+    const answer = this.acquire(requested, { timeout: 0 }).catch((error: unknown) => {
+      if (error instanceof TimeoutError) return undefined;
+      throw error;
+    });
+    return answer as unknown as Acquisition | undefined;
   }
 
   run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
     return runAcquired(this, requested, fn);
   }
 
+  /** The caller's `limits.stats()`, fetched over the channel: a Promise here (`await` it; harmless in other modes). */
   stats(): Record<string, unknown> {
-    throw new ConfigError(
-      "limits.stats() is read on the caller's side in process workers: use the object you passed in",
-    );
+    const rid = this.nextRid++;
+    return new Promise<unknown>((resolve, reject) => {
+      this.waiting.set(rid, { resolve, reject });
+      this.post({ t: 'limits', rid, op: 'stats' });
+    }) as unknown as Record<string, unknown>;
   }
 }
+

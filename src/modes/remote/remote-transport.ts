@@ -17,9 +17,11 @@ import { summarizeError } from '../../runtime/events.js';
 import { decodeError, encodeError } from '../../serialize/errors.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
+import { sdkClassesLoading } from '../../serialize/sdk-errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { moduleCandidates } from './locate.js';
+import { uncloneableInitArgument } from './worker-messages.js';
 import { publicMethodNames } from '../../runtime/methods.js';
 import { CALLER_SPIN, IdleSpin, callerMaySpin } from './idle-spin.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type RemoteAcquireReply, type WireCalls } from './protocol.js';
@@ -98,18 +100,24 @@ export class RemoteTransport implements Transport {
     }
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
-    channel.post({
-      t: 'init',
-      moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
-      exportName: init.workerClass.name,
-      methods,
-      ctorArgs: init.ctorArgs,
-      runtimeOptions,
-      hasBudget: init.budget !== undefined,
-      limitsConfig: { ...(init.limits.config ?? {}) },
-      sharedLimits: this.shared?.state,
-      started: channel.started.init,
-    });
+    try {
+      channel.post({
+        t: 'init',
+        moduleCandidates: moduleCandidates(init.workerClass, init.options.module),
+        exportName: init.workerClass.name,
+        methods,
+        ctorArgs: init.ctorArgs,
+        runtimeOptions,
+        hasBudget: init.budget !== undefined,
+        limitsConfig: { ...(init.limits.config ?? {}) },
+        sharedLimits: this.shared?.state,
+        started: channel.started.init,
+      });
+    } catch (error) {
+      this.stopping = true;
+      channel.kill();
+      throw uncloneableInitArgument(init.workerClass.name, channel.kind, init.ctorArgs, error) ?? error;
+    }
     this.updateRef();
   }
 
@@ -254,7 +262,16 @@ export class RemoteTransport implements Transport {
         const batch = msg.batch;
         for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
           const ok = batch[i + 1] as boolean;
-          this.settle(batch[i] as number, ok, ok ? batch[i + 2] : decodeError(batch[i + 2]));
+          if (ok) {
+            this.settle(batch[i] as number, true, batch[i + 2]);
+            continue;
+          }
+          const slot = batch[i] as number;
+          const encoded = batch[i + 2];
+          // An SDK's error (openai…) whose classes are not loaded here yet: settle once they are, so it keeps instanceof.
+          const loading = sdkClassesLoading(encoded);
+          if (loading) loading.then(() => this.settle(slot, false, decodeError(encoded)));
+          else this.settle(slot, false, decodeError(encoded));
         }
         break;
       }
@@ -313,6 +330,14 @@ export class RemoteTransport implements Transport {
       this.acquiring.get(msg.rid)?.abort();
     } else if (msg.op === 'pump') {
       this.shared?.sets[msg.set]?.wake();
+    } else if (msg.op === 'stats') {
+      let reply: { ok: boolean; value: unknown };
+      try {
+        reply = { ok: true, value: this.init.limits.stats() };
+      } catch (error) {
+        reply = { ok: false, value: encodeError(error) };
+      }
+      this.channel.post({ t: 'limits-reply', rid: msg.rid, ...reply });
     } else {
       const acq = this.held.get(msg.acqId);
       this.held.delete(msg.acqId);
