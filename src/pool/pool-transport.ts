@@ -308,7 +308,9 @@ export class PoolTransport implements Transport {
     member.down = false;
     transport.ready().then(
       () => this.onStarted(member, transport),
-      () => {}, // a failed start also ends the worker: onWorkerGone handles it
+      // Thread/process transports also report a failed start through onCrash; others (distributed)
+      // only reject ready(). onWorkerGone runs once per transport either way.
+      (error: unknown) => this.onWorkerGone(member, transport, error instanceof Error ? error : new Error(String(error))),
     );
     if (replacing) this.drain();
   }
