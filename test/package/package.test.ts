@@ -42,7 +42,7 @@ const tscCurrent = (dir: string) => join(dir, 'node_modules/typescript-current/b
 /** What Calc (test/package/consumer) returns in one mode: 2 + 3, and its QuotaError as the caller sees it. */
 const expected = {
   total: 5,
-  error: { isError: true, name: 'QuotaError', message: 'over quota', code: 'E_QUOTA' },
+  error: { isError: true, isQuota: true, name: 'QuotaError', message: 'over quota', code: 'E_QUOTA' },
 };
 const everyLocalMode = { sync: expected, async: expected, thread: expected, process: expected };
 

@@ -1,10 +1,12 @@
 // Runs Calc in every local mode and prints one JSON line; also uses the public types strictly.
-import { Worker, type Mode, type WorkerHandle, type ConnectionOption, gather, ConfigError } from 'concurry';
-import { Calc } from './calc.js';
+import { Worker, registerErrorClass, type Mode, type WorkerHandle, type ConnectionOption, gather, ConfigError } from 'concurry';
+import { Calc, QuotaError } from './calc.js';
+
+registerErrorClass(QuotaError);
 
 interface Outcome {
   total: number;
-  error: { isError: boolean; name?: string; message?: string; code?: unknown };
+  error: { isError: boolean; isQuota: boolean; name?: string; message?: string; code?: unknown };
 }
 
 const out: Record<string, Outcome> = {};
@@ -17,7 +19,7 @@ for (const mode of modes) {
       () => undefined,
       (e: unknown) => e,
     )) as (Error & { code?: unknown }) | undefined;
-    out[mode] = { total, error: { isError: error instanceof Error, name: error?.name, message: error?.message, code: error?.code } };
+    out[mode] = { total, error: { isError: error instanceof Error, isQuota: error instanceof QuotaError, name: error?.name, message: error?.message, code: error?.code } };
   } finally {
     await calc.stop();
   }
