@@ -42,6 +42,7 @@ export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';
 export type { LoadBalancing } from './pool/balancers.js';
 export { isMainModule } from './util/main-module.js';
+export { move, type Movable } from './serialize/transfer.js';
 export { HostRefusedError, describeConnection, type Delivery, type ConnectionOption, type RedisConnectionOptions } from './modes/distributed/index.js';
 export { distributedLimitStats, type DistributedTarget } from './modes/distributed/admin.js';
 export { startHost, type HostOptions, type DistributedHost } from './modes/distributed/host.js';
