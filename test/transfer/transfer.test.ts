@@ -137,5 +137,7 @@ describe.each(['process', 'async', 'sync'] as Mode[])('%s mode: a move is a copy
     const echoed = await w.echo(move(Buffer.from('bytes'))).result();
     expect(Buffer.isBuffer(echoed) && echoed.toString()).toBe('bytes');
     expect(await w.echo(move(new Int16Array([1, -2]))).result()).toEqual(new Int16Array([1, -2]));
+    const b = new ArrayBuffer(8);
+    expect(await w.lengths({ a: move(new Uint8Array(b)), b: move(b) }).result()).toEqual([8, 8]); // no "moved twice" here
   });
 });

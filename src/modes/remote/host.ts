@@ -26,6 +26,8 @@ export interface HostPort {
   poll?(): ToWorker | undefined;
   /** Thread workers: admits this thread's polling when few enough others are polling. */
   spinGate?: SpinGate;
+  /** True where post() moves what it is given (threads); elsewhere move() marks are left alone and results copied. */
+  transfers?: boolean;
 }
 
 function describeUncloneable(value: unknown): string {
@@ -115,8 +117,8 @@ export function startHost(port: HostPort): void {
     }
   };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
-    // Only a worker that called move() looks for marks: results without moves pay one load.
-    if (ok && movesUsed()) {
+    // Only a thread worker that called move() looks for marks: results without moves pay one load.
+    if (ok && port.transfers && movesUsed()) {
       let transfer: object[] | undefined;
       try {
         transfer = collectMoves([value], () => `The result of ${className}.${method}`);

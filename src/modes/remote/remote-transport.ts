@@ -68,6 +68,8 @@ export class RemoteTransport implements Transport {
   /** Thread workers: polls for the reply briefly once the caller has nothing else to run (see IdleSpin). */
   private readonly replySpin?: IdleSpin<FromWorker>;
   private awaitingReply = false;
+  /** Thread channels can move buffers (see serialize/transfer.ts); a process channel copies. */
+  private readonly movable: boolean;
 
   constructor(
     private readonly init: TransportInit,
@@ -78,6 +80,7 @@ export class RemoteTransport implements Transport {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
+    this.movable = channel.kind === 'thread';
     if (channel.poll && callerMaySpin()) this.replySpin = new IdleSpin(channel.poll, (msg) => this.onMessage(msg), CALLER_SPIN);
     channel.onMessage((msg) => {
       this.replySpin?.arrived();
@@ -124,9 +127,10 @@ export class RemoteTransport implements Transport {
   send(call: TransportCall, settler: Settler): void {
     // A worker whose constructor failed is on its way out: its calls are handed back as never started.
     if (this.dead) return settler.reject(this.dead);
-    // Only a thread that called move() looks for marks: calls without moves pay one load.
+    // Only a thread that called move() looks for marks: calls without moves pay one load. A process
+    // can't move: its marks are left alone and the value is copied, never an error.
     let transfer: object[] | undefined;
-    if (movesUsed()) {
+    if (this.movable && movesUsed()) {
       try {
         transfer = collectMoves(call.args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
       } catch (error) {
