@@ -3,13 +3,14 @@
  * one worker — concurry's thread worker by copy (structured clone) and by `move()`, its process
  * worker (a move is a copy there), vs piscina's clone and `Piscina.move()`. The worker writes one
  * element and returns the buffer. Targets: move ≤ 1.2× piscina move() at every size and ≤ 2 ms for
- * 16 MB; copy ≤ piscina clone at every size.
+ * 16 MB; copy ≤ piscina clone at every size. Moves, copies and the process worker are each
+ * measured in a fresh process of their own (see measureGroup).
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { move } from '../src/index.js';
 import { Payload } from './workers/payload.js';
-import { compare, machineInfo, printMachine, target, type Contender, type ContenderResult, type SuiteOptions } from './lib/harness.js';
+import { compare, machineInfo, printMachine, runInChild, target, type Contender, type ContenderResult, type SuiteOptions } from './lib/harness.js';
 
 const piscinaWorker = fileURLToPath(new URL('./workers/payload-piscina.mjs', import.meta.url));
 
@@ -33,30 +34,58 @@ function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => P
   };
 }
 
+type Group = 'move' | 'copy' | 'process';
+type Size = (typeof SIZES)[number];
+
+/**
+ * Measures one group of contenders at every size, in this process, each with its own worker. Moves
+ * and copies run in separate processes: the hundreds of MB a copy leaves behind would otherwise
+ * land as garbage-collection pauses on the moves measured next to it.
+ */
+async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<Record<string, number>[]> {
+  const out: Record<string, number>[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
+  const concurry = async () => {
+    const w = Payload.options({ mode: group === 'process' ? 'process' : 'thread' }).init();
+    stops.push(() => w.stop());
+    await w.ready();
+    return w;
+  };
+  const piscina = () => {
+    const p = new Piscina({ filename: piscinaWorker, minThreads: 1, maxThreads: 1 });
+    stops.push(() => p.destroy());
+    return p;
+  };
+  try {
+    const ours = await concurry();
+    const theirs = group === 'process' ? undefined : piscina();
+    for (const size of sizes) {
+      const contenders: Contender[] =
+        group === 'move'
+          ? [
+              roundTrips('concurry thread move()', size.bytes, (d) => ours.echoMoved(move(d)).result()),
+              roundTrips('piscina move()', size.bytes, (d) => theirs!.run(Piscina.move(d), { name: 'echoMoved' })),
+            ]
+          : group === 'copy'
+            ? [
+                roundTrips('concurry thread copy', size.bytes, (d) => ours.echo(d).result()),
+                roundTrips('piscina clone', size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
+              ]
+            : [roundTrips('concurry process (copy)', size.bytes, (d) => ours.echo(d).result())];
+      const results = await compare(contenders, { ops: size.ops, reps, warmupOps: Math.max(1, size.ops / 5) });
+      out.push(Object.fromEntries(results.map((r: ContenderResult) => [r.name, r.nsPerOp / 1e6])));
+    }
+  } finally {
+    await Promise.all(stops.map((stop) => stop()));
+  }
+  return out;
+}
+
 export async function run({ quick = false }: SuiteOptions = {}) {
   const reps = quick ? 2 : 5;
   const sizes = quick ? SIZES.slice(0, 3).map((s) => ({ ...s, ops: Math.max(2, s.ops / 10) })) : SIZES;
-  const thread = Payload.options({ mode: 'thread' }).init();
-  const processWorker = Payload.options({ mode: 'process' }).init();
-  const piscina = new Piscina({ filename: piscinaWorker, minThreads: 1, maxThreads: 1 });
-  await Promise.all([thread.ready(), processWorker.ready()]);
-
-  const rows: { size: string; bytes: number; msPerCall: Record<string, number> }[] = [];
-  try {
-    for (const size of sizes) {
-      const contenders: Contender[] = [
-        roundTrips('concurry thread move()', size.bytes, (d) => thread.echoMoved(move(d)).result()),
-        roundTrips('piscina move()', size.bytes, (d) => piscina.run(Piscina.move(d), { name: 'echoMoved' })),
-        roundTrips('concurry thread copy', size.bytes, (d) => thread.echo(d).result()),
-        roundTrips('piscina clone', size.bytes, (d) => piscina.run(d, { name: 'echo' })),
-        roundTrips('concurry process (copy)', size.bytes, (d) => processWorker.echo(d).result()),
-      ];
-      const results = await compare(contenders, { ops: size.ops, reps, warmupOps: Math.max(1, size.ops / 5) });
-      rows.push({ size: size.label, bytes: size.bytes, msPerCall: Object.fromEntries(results.map((r: ContenderResult) => [r.name, r.nsPerOp / 1e6])) });
-    }
-  } finally {
-    await Promise.all([thread.stop(), processWorker.stop(), piscina.destroy()]);
-  }
+  const groups = (['move', 'copy', 'process'] as Group[]).map((group) => runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps }));
+  const rows = sizes.map((size, i) => ({ size: size.label, bytes: size.bytes, msPerCall: Object.assign({}, ...groups.map((g) => g[i])) as Record<string, number> }));
 
   printMachine();
   const names = Object.keys(rows[0]!.msPerCall);
@@ -87,6 +116,10 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.env.PAYLOAD_CHILD) {
+  const { group, sizes, reps } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number };
+  console.log(JSON.stringify(await measureGroup(group, sizes, reps)));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });
 }
