@@ -74,9 +74,9 @@ export function startHost(port: HostPort): void {
   let movedPosted = false;
   const flush = () => {
     flushScheduled = false;
+    if (outbox.length === 0 && !movedPosted) return;
+    movedPosted = false;
     if (outbox.length > 0) postResults();
-    else if (movedPosted) movedPosted = false;
-    else return;
     if (spin && runtime && runtime.pending === 0 && !stopping) spin.idle();
   };
   const postResults = () => {
