@@ -43,8 +43,7 @@ const registry: MoveRegistry = ((globalThis as any)[Symbol.for('concurry.moves')
  * ```
  */
 export function move<T extends Movable>(value: T): T {
-  const target = transferable(value);
-  if (target === undefined) {
+  if (!(value instanceof ArrayBuffer || value instanceof MessagePort || (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer))) {
     throw new TypeError(`move() takes an ArrayBuffer, a typed array, a DataView or a MessagePort (got ${describe(value)})`);
   }
   registry.used = true;
@@ -70,7 +69,8 @@ export function collectMoves(values: readonly unknown[], describeAt: (index: num
   const add = (value: unknown, index: number) => {
     if (value === null || typeof value !== 'object' || !registry.marked.has(value)) return;
     (seen ??= []).push(value);
-    const target = transferable(value as Movable)!;
+    const target = transferable(value as Movable);
+    if (target === undefined) return; // copied instead (see transferable)
     if (target instanceof ArrayBuffer && isDetached(target)) {
       throw new TypeError(`${describeAt(index)} cannot be moved: its ArrayBuffer is detached (moved already?)`);
     }
@@ -92,10 +92,18 @@ export function collectMoves(values: readonly unknown[], describeAt: (index: num
   return list;
 }
 
-/** What actually goes in the transfer list for `value`, or undefined if it can't be moved. */
+/**
+ * What goes in the transfer list for a marked `value`; undefined to copy it. A small Node Buffer
+ * shares Node's pool with unrelated Buffers (Node copies such a buffer rather than move it): two of
+ * them in one call are not "the same buffer moved twice", so a Buffer on part of its
+ * ArrayBuffer is left to be copied, which for pool-sized Buffers costs next to nothing.
+ */
 function transferable(value: Movable): ArrayBuffer | MessagePort | undefined {
   if (value instanceof ArrayBuffer) return value;
-  if (ArrayBuffer.isView(value)) return value.buffer instanceof ArrayBuffer ? value.buffer : undefined;
+  if (ArrayBuffer.isView(value)) {
+    if (Buffer.isBuffer(value) && value.byteLength !== value.buffer.byteLength) return undefined;
+    return value.buffer instanceof ArrayBuffer ? value.buffer : undefined;
+  }
   return value instanceof MessagePort ? value : undefined;
 }
 

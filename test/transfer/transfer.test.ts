@@ -85,6 +85,15 @@ describe('thread mode', () => {
     expect(await w.echo(3).result()).toBe(3);
   });
 
+  it('copies small pooled Buffers marked to move (they share Node\'s pool, which is no double move)', async () => {
+    const w = track(Buffers.options({ mode: 'thread' }).init());
+    const a = Buffer.from('first');
+    const b = Buffer.from('second');
+    const back = (await w.echo([move(a), move(b)]).result()) as Uint8Array[];
+    expect(back.map((x) => Buffer.from(x).toString())).toEqual(['first', 'second']);
+    expect(a.toString()).toBe('first');
+  });
+
   it('shares a SharedArrayBuffer: a write in the worker is seen by the caller', async () => {
     const w = track(Buffers.options({ mode: 'thread' }).init());
     const shared = new Int32Array(new SharedArrayBuffer(4));
