@@ -69,9 +69,9 @@ export function startHost(port: HostPort): void {
   let outbox: WireResults = [];
   let outboxMethods: string[] = [];
   let flushScheduled = false;
-  /** Runs as a microtask after the calls of a message ran: sends their results, then maybe polls. */
   /** A result that moved buffers went out on its own since the last flush. */
   let movedPosted = false;
+  /** Runs as a microtask after the calls of a message ran: sends their results, then maybe polls. */
   const flush = () => {
     flushScheduled = false;
     if (outbox.length === 0 && !movedPosted) return;
