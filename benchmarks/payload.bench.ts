@@ -72,7 +72,9 @@ async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<
                 roundTrips('piscina clone', size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
               ]
             : [roundTrips('concurry process (copy)', size.bytes, (d) => ours.echo(d).result())];
-      const results = await compare(contenders, { ops: size.ops, reps, warmupOps: Math.max(1, size.ops / 5) });
+      // A move costs ~0.1 ms at any size: 10× the calls of a copy, so a sample outlasts one GC pause.
+      const ops = group === 'move' ? Math.max(size.ops * 10, 50) : size.ops;
+      const results = await compare(contenders, { ops, reps, warmupOps: Math.max(1, ops / 5) });
       out.push(Object.fromEntries(results.map((r: ContenderResult) => [r.name, r.nsPerOp / 1e6])));
     }
   } finally {
