@@ -48,3 +48,4 @@ export { registerErrorClass, registerErrorClasses } from './serialize/errors.js'
 // are in 'concurry/distributed', whose types name the optional peers bullmq and ioredis.
 export { HostRefusedError } from './modes/distributed/security.js';
 export type { Delivery, ConnectionOption, RedisConnectionOptions } from './modes/distributed/options.js';
+export { move, type Movable } from './serialize/transfer.js';

@@ -7,7 +7,7 @@ import { loadConcurry } from './load-concurry.mjs';
 const { startHost, workerThreadPort } = (await loadConcurry('modes/remote/host')).module;
 
 if (!isMainThread && workerData?.concurryPort) {
-  startHost({ ...workerThreadPort(workerData.concurryPort), exit: (c) => process.exit(c) });
+  startHost({ ...workerThreadPort(workerData.concurryPort), transfers: true, exit: (c) => process.exit(c) });
 } else if (process.send) {
   // A child process must not outlive its parent: the IPC channel closes when the parent dies, even by
   // SIGKILL, and a watchdog thread ends the process when the main thread is too busy to notice.

@@ -5,6 +5,7 @@
  */
 import type { Future } from '../future/future.js';
 import { createProgress, type ProgressOption } from '../future/progress.js';
+import { checkInteger, checkNumber } from '../config/validate.js';
 
 /** Options of `map`, given as its last argument. */
 export interface MapOptions {
@@ -14,6 +15,24 @@ export interface MapOptions {
   progress?: ProgressOption;
   /** Calls in flight at most; default 1024. */
   window?: number;
+  /**
+   * Bytes of binary input (ArrayBuffers, typed arrays, DataViews among a call's arguments) in
+   * flight at most; default 64 MiB. Keeps memory flat over big items, moved or copied: 10 000 items
+   * of 1 MB never hold more than this many at once. One call is always let through.
+   */
+  windowBytes?: number;
+}
+
+const DEFAULT_WINDOW_BYTES = 64 * 2 ** 20;
+
+/** Bytes of the binary values among `args` (top level; what move() and copies carry). */
+function binaryBytes(args: unknown[]): number {
+  let bytes = 0;
+  for (const a of args) {
+    if (a instanceof ArrayBuffer) bytes += a.byteLength;
+    else if (ArrayBuffer.isView(a)) bytes += a.byteLength;
+  }
+  return bytes;
 }
 
 type AnyIterable = Iterable<unknown> | AsyncIterable<unknown>;
@@ -34,7 +53,10 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
     private readonly inputs: AnyIterable[],
     private readonly submit: (args: unknown[]) => Future<R>,
     private readonly options: MapOptions,
-  ) {}
+  ) {
+    if (options.window !== undefined) checkInteger('window', options.window, 1);
+    if (options.windowBytes !== undefined) checkNumber('windowBytes', options.windowBytes, 1);
+  }
 
   then<A = R[], B = never>(
     onfulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
@@ -53,6 +75,10 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
     if (this.started) throw new Error('map(): a map run can be consumed once');
     this.started = true;
     const window = this.options.window ?? 1024;
+    const windowBytes = this.options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    /** Binary input bytes of the calls in flight (sizes taken before a move detaches them). */
+    let bytesInFlight = 0;
+    const roomForBytes = (active: number) => active === 0 || bytesInFlight < windowBytes;
     const ordered = this.options.ordered ?? true;
     const knownTotal = this.inputs.every((i) => Array.isArray(i))
       ? Math.min(...this.inputs.map((i) => (i as unknown[]).length))
@@ -64,15 +90,19 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
     try {
       if (ordered) {
         const inflight: Future<R>[] = [];
+        const inflightBytes: number[] = [];
         let head = 0;
         const fill = async () => {
-          while (!inputDone && inflight.length - head < window) {
+          while (!inputDone && inflight.length - head < window && roomForBytes(inflight.length - head)) {
             const tuple = await next();
             if (!tuple) {
               inputDone = true;
               progress.setTotal(submitted);
               break;
             }
+            const bytes = binaryBytes(tuple);
+            bytesInFlight += bytes;
+            inflightBytes.push(bytes);
             inflight.push(this.submit(tuple));
             submitted++;
           }
@@ -80,11 +110,13 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
         await fill();
         while (head < inflight.length) {
           const f = inflight[head]!;
-          inflight[head++] = undefined as never;
+          inflight[head] = undefined as never;
+          bytesInFlight -= inflightBytes[head++]!;
           const value = await f;
           progress.tick();
           if (head > 4096) {
             inflight.splice(0, head);
+            inflightBytes.splice(0, head);
             head = 0;
           }
           yield value;
@@ -95,7 +127,7 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
         let wake: (() => void) | undefined;
         let active = 0;
         const fill = async () => {
-          while (!inputDone && active < window) {
+          while (!inputDone && active < window && roomForBytes(active)) {
             const tuple = await next();
             if (!tuple) {
               inputDone = true;
@@ -104,12 +136,16 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
             }
             active++;
             submitted++;
+            const bytes = binaryBytes(tuple);
+            bytesInFlight += bytes;
             this.submit(tuple).subscribe(
               (v) => {
+                bytesInFlight -= bytes;
                 ready.push({ ok: true, v });
                 wake?.();
               },
               (e) => {
+                bytesInFlight -= bytes;
                 ready.push({ ok: false, v: e });
                 wake?.();
               },

@@ -17,7 +17,8 @@ export interface Channel {
   readonly kind: 'thread' | 'process';
   /** The worker thread's id (thread channels). */
   readonly threadId?: number;
-  post(msg: ToWorker): void;
+  /** `transfer`: buffers and ports to move, not copy; a process channel copies them (it can't move). */
+  post(msg: ToWorker, transfer?: readonly object[]): void;
   onMessage(fn: (msg: FromWorker) => void): void;
   /**
    * Thread channels: takes the next message from the worker synchronously, if one is queued, without

@@ -7,6 +7,7 @@ import { CancelledError, WorkerInitError } from '../../errors.js';
 import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/runtime.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
+import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { RemoteLimits } from './remote-limits.js';
 import { locateFailureMessage, type LocateAttempt } from './worker-messages.js';
@@ -18,13 +19,16 @@ import { markerWriter, type StartedMarkerWriter } from './started-marker.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
-  post(msg: FromWorker): void;
+  /** `transfer`: buffers and ports to move, not copy (a process worker copies them). */
+  post(msg: FromWorker, transfer?: readonly object[]): void;
   onMessage(fn: (msg: ToWorker) => void): void;
   exit(code: number): void;
   /** Thread workers: takes the next queued message synchronously, if there is one (see IdleSpin). */
   poll?(): ToWorker | undefined;
   /** Thread workers: admits this thread's polling when few enough others are polling. */
   spinGate?: SpinGate;
+  /** True where post() moves what it is given (threads); elsewhere move() marks are left alone and results copied. */
+  transfers?: boolean;
 }
 
 function describeUncloneable(value: unknown): string {
@@ -66,11 +70,14 @@ export function startHost(port: HostPort): void {
   let outbox: WireResults = [];
   let outboxMethods: string[] = [];
   let flushScheduled = false;
+  /** A result that moved buffers went out on its own since the last flush. */
+  let movedPosted = false;
   /** Runs as a microtask after the calls of a message ran: sends their results, then maybe polls. */
   const flush = () => {
     flushScheduled = false;
-    if (outbox.length === 0) return;
-    postResults();
+    if (outbox.length === 0 && !movedPosted) return;
+    movedPosted = false;
+    if (outbox.length > 0) postResults();
     if (spin && runtime && runtime.pending === 0 && !stopping) spin.idle();
   };
   const postResults = () => {
@@ -87,15 +94,41 @@ export function startHost(port: HostPort): void {
         try {
           port.post({ t: 'results', batch: result });
         } catch (error) {
-          const reason = describeUncloneable(result[2]) || describeThrown(error);
-          const method = batchMethods[i / WIRE_STRIDE];
-          const failure = encodeError(new TypeError(`The result of ${className}.${method} cannot be sent back from the worker: ${reason}`));
-          port.post({ t: 'results', batch: [result[0], false, failure] });
+          postUnsendable(result[0] as number, batchMethods[i / WIRE_STRIDE]!, describeUncloneable(result[2]) || describeThrown(error));
         }
       }
     }
   };
+  const postUnsendable = (id: number, method: string, reason: string) => {
+    const failure = encodeError(new TypeError(`The result of ${className}.${method} cannot be sent back from the worker: ${reason}`));
+    port.post({ t: 'results', batch: [id, false, failure] });
+  };
+  /** A result with buffers marked by move(): sent at once and alone, so a failed transfer fails only its call. */
+  const postMoving = (id: number, method: string, value: unknown, transfer: object[]) => {
+    if (outbox.length > 0) postResults();
+    try {
+      port.post({ t: 'results', batch: [id, true, value] }, transfer);
+    } catch (error) {
+      postUnsendable(id, method, describeThrown(error));
+    }
+    movedPosted = true;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flush);
+    }
+  };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
+    // Only a thread worker that called move() looks for marks: results without moves pay one load.
+    if (ok && port.transfers && movesUsed()) {
+      let transfer: object[] | undefined;
+      try {
+        transfer = collectMoves([value], () => `The result of ${className}.${method}`);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+      if (transfer) return postMoving(id, method, value, transfer);
+    }
     outbox.push(id, ok, ok ? value : encodeError(value));
     outboxMethods.push(method);
     if (outbox.length >= MAX_BATCH * WIRE_STRIDE) postResults();

@@ -8,7 +8,7 @@
  * both ends polled the port (measured on the 2-vCPU CI machine, docs/architecture.md). So each
  * post also bumps a counter in shared memory, and a poller reads only the counter until it moves.
  */
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { spinGate, workerSpinCounter, workerSpinLimit, type SpinGate } from './idle-spin.js';
 
 /** What travels to a new worker thread so it can build its end (in `workerData`). */
@@ -22,7 +22,8 @@ export interface ThreadPortInit {
 }
 
 export interface ThreadPortEnd<In, Out> {
-  post(message: Out): void;
+  /** `transfer`: what moves instead of being copied (see serialize/transfer.ts). */
+  post(message: Out, transfer?: readonly object[]): void;
   /** The next message from the other end, if one is waiting; it then reaches no listener. */
   poll(): In | undefined;
   onMessage(listener: (message: In) => void): void;
@@ -54,8 +55,8 @@ export function threadPortEnd<In, Out>(port: MessagePort, bellBuffer: SharedArra
    */
   let taken = 0;
   return {
-    post(message) {
-      port.postMessage(message);
+    post(message, transfer) {
+      port.postMessage(message, transfer as readonly Transferable[] | undefined);
       Atomics.add(bell, outgoing, 1);
     },
     poll() {

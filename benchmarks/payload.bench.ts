@@ -1,0 +1,127 @@
+/**
+ * payload: a Float64Array of 1 KB, 1 MB, 16 MB and 64 MB to a worker and back, one call at a time,
+ * one worker — concurry's thread worker by copy (structured clone) and by `move()`, its process
+ * worker (a move is a copy there), vs piscina's clone and `Piscina.move()`. The worker writes one
+ * element and returns the buffer. Targets: move ≤ 1.2× piscina move() at every size and ≤ 2 ms for
+ * 16 MB; copy ≤ piscina clone at every size. Moves, copies and the process worker are each
+ * measured in a fresh process of their own (see measureGroup).
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { move } from '../src/index.js';
+import { Payload } from './workers/payload.js';
+import { compare, machineInfo, printMachine, runInChild, target, type Contender, type ContenderResult, type SuiteOptions } from './lib/harness.js';
+
+const piscinaWorker = fileURLToPath(new URL('./workers/payload-piscina.mjs', import.meta.url));
+
+/** Sizes in bytes, with calls per sample: enough that a sample takes ~0.1 s or more. */
+const SIZES = [
+  { label: '1 KB', bytes: 1 << 10, ops: 1000 },
+  { label: '1 MB', bytes: 1 << 20, ops: 100 },
+  { label: '16 MB', bytes: 16 << 20, ops: 20 },
+  { label: '64 MB', bytes: 64 << 20, ops: 5 },
+];
+
+/** A contender that keeps its own buffer and replaces it with what each round trip returns. */
+function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => Promise<Float64Array>): Contender {
+  let data: Float64Array = new Float64Array(bytes / 8);
+  return {
+    name,
+    async run(n) {
+      for (let i = 0; i < n; i++) data = await trip(data);
+      if (data.length !== bytes / 8 || data[0] !== data.length) throw new Error(`${name}: the buffer came back wrong`);
+    },
+  };
+}
+
+type Group = 'move' | 'copy' | 'process';
+type Size = (typeof SIZES)[number];
+
+/**
+ * Measures one group of contenders at every size, in this process, each with its own worker. Moves
+ * and copies run in separate processes: the hundreds of MB a copy leaves behind would otherwise
+ * land as garbage-collection pauses on the moves measured next to it.
+ */
+async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<Record<string, number>[]> {
+  const out: Record<string, number>[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
+  const concurry = async () => {
+    const w = Payload.options({ mode: group === 'process' ? 'process' : 'thread' }).init();
+    stops.push(() => w.stop());
+    await w.ready();
+    return w;
+  };
+  const piscina = () => {
+    const p = new Piscina({ filename: piscinaWorker, minThreads: 1, maxThreads: 1 });
+    stops.push(() => p.destroy());
+    return p;
+  };
+  try {
+    const ours = await concurry();
+    const theirs = group === 'process' ? undefined : piscina();
+    for (const size of sizes) {
+      const contenders: Contender[] =
+        group === 'move'
+          ? [
+              roundTrips('concurry thread move()', size.bytes, (d) => ours.echoMoved(move(d)).result()),
+              roundTrips('piscina move()', size.bytes, (d) => theirs!.run(Piscina.move(d), { name: 'echoMoved' })),
+            ]
+          : group === 'copy'
+            ? [
+                roundTrips('concurry thread copy', size.bytes, (d) => ours.echo(d).result()),
+                roundTrips('piscina clone', size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
+              ]
+            : [roundTrips('concurry process (copy)', size.bytes, (d) => ours.echo(d).result())];
+      // A move costs ~0.1 ms at any size: 10× the calls of a copy, so a sample outlasts one GC pause.
+      const ops = group === 'move' ? Math.max(size.ops * 10, 50) : size.ops;
+      const results = await compare(contenders, { ops, reps, warmupOps: Math.max(1, ops / 5) });
+      out.push(Object.fromEntries(results.map((r: ContenderResult) => [r.name, r.nsPerOp / 1e6])));
+    }
+  } finally {
+    await Promise.all(stops.map((stop) => stop()));
+  }
+  return out;
+}
+
+export async function run({ quick = false }: SuiteOptions = {}) {
+  const reps = quick ? 2 : 5;
+  const sizes = quick ? SIZES.slice(0, 3).map((s) => ({ ...s, ops: Math.max(2, s.ops / 10) })) : SIZES;
+  const groups = (['move', 'copy', 'process'] as Group[]).map((group) => runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps }));
+  const rows = sizes.map((size, i) => ({ size: size.label, bytes: size.bytes, msPerCall: Object.assign({}, ...groups.map((g) => g[i])) as Record<string, number> }));
+
+  printMachine();
+  const names = Object.keys(rows[0]!.msPerCall);
+  console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (median of ${reps})`);
+  console.log('size'.padEnd(8) + names.map((n) => n.padStart(26)).join(''));
+  for (const row of rows) console.log(row.size.padEnd(8) + names.map((n) => row.msPerCall[n]!.toFixed(3).padStart(26)).join(''));
+
+  const ratio = (row: (typeof rows)[number], a: string, b: string) => row.msPerCall[a]! / row.msPerCall[b]!;
+  const list = (f: (row: (typeof rows)[number]) => number) => rows.map((r) => `${r.size} ${f(r).toFixed(2)}×`).join(', ');
+  const at16 = rows.find((r) => r.size === '16 MB');
+  const targets = [
+    target('move ≤ 1.2× piscina move() at every size', rows.every((r) => ratio(r, 'concurry thread move()', 'piscina move()') <= 1.2), list((r) => ratio(r, 'concurry thread move()', 'piscina move()'))),
+    target('copy ≤ piscina clone at every size', rows.every((r) => ratio(r, 'concurry thread copy', 'piscina clone') <= 1), list((r) => ratio(r, 'concurry thread copy', 'piscina clone'))),
+    ...(at16 ? [target('move ≤ 2 ms for 16 MB', at16.msPerCall['concurry thread move()']! <= 2, `${at16.msPerCall['concurry thread move()']!.toFixed(3)} ms`)] : []),
+  ];
+  const biggest = rows.at(-1)!;
+  return {
+    suite: 'payload',
+    machine: machineInfo(),
+    reps,
+    rows,
+    targets,
+    chart: {
+      title: `payload — ${biggest.size} to a worker and back, ms per call; lower is better`,
+      unit: 'ms',
+      bars: names.map((n) => ({ label: n, value: biggest.msPerCall[n]! })),
+    },
+  };
+}
+
+if (process.env.PAYLOAD_CHILD) {
+  const { group, sizes, reps } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number };
+  console.log(JSON.stringify(await measureGroup(group, sizes, reps)));
+  process.exit(0);
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  await run({ quick: process.argv.includes('--quick') });
+}
