@@ -308,9 +308,13 @@ export class PoolTransport implements Transport {
     member.down = false;
     transport.ready().then(
       () => this.onStarted(member, transport),
-      // Thread/process transports also report a failed start through onCrash; others (distributed)
-      // only reject ready(). onWorkerGone runs once per transport either way.
-      (error: unknown) => this.onWorkerGone(member, transport, error instanceof Error ? error : new Error(String(error))),
+      // Thread/process transports report a failed start through onCrash. A distributed transport only
+      // rejects ready(), and later recovers by itself from a Redis restart, so its rejection counts as
+      // a failed start only while no worker of the pool ever started (a wrong password, a bad module):
+      // then the pool gives up at once instead of leaving ready() and its calls pending.
+      (error: unknown) => {
+        if (!this.everStarted) this.onWorkerGone(member, transport, error instanceof Error ? error : new Error(String(error)));
+      },
     );
     if (replacing) this.drain();
   }

@@ -15,7 +15,7 @@ import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Job, Worker as BullWorker } from 'bullmq';
 import type { Redis as RedisClient } from 'ioredis';
-import { CancelledError, ConfigError, WorkerInitError } from '../../errors.js';
+import { CancelledError, ConfigError, WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import { emptyLimitSet, type LimitsLike } from '../../limits/index.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/runtime.js';
@@ -547,6 +547,8 @@ class HostedInstance {
   private worker?: BullWorker;
   private readonly cancelled = new Set<number>();
   private stopping = false;
+  /** Stopped by the host, not by its caller: calls it cuts short are left to the caller's recovery. */
+  private abandoned = false;
   private ended = false;
   /** Number of the next job to run, and jobs fetched ahead of their turn. */
   private nextSeq = 1;
@@ -657,6 +659,12 @@ class HostedInstance {
   settle(id: number, ok: boolean, value: unknown): void {
     this.cancelled.delete(id);
     if (--this.inflight === 0) this.idleWaiter?.();
+    // Ended by the host itself (Redis lost the instance, its caller is gone, the host shuts down): the
+    // caller did not cancel anything, so a call cut short is the crash it is (at most once: never
+    // re-run here; left unanswered, the caller's recovery could re-send a call that already ran).
+    if (this.abandoned && !ok && value instanceof CancelledError) {
+      value = new WorkerCrashedError(`The host ended ${this.className} (its state in Redis was lost, or the host is shutting down): ${value.message}`);
+    }
     this.host.post(this.callerId, { t: 'r', i: this.id, b: [[id, ok, ok ? value : encodeError(value)]] });
   }
 
@@ -669,6 +677,7 @@ class HostedInstance {
   async stop(timeout: number, report: boolean): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.abandoned = !report;
     const closing = this.worker ? within(this.worker.close(true), 3000) : undefined;
     await this.runtime?.shutdown(timeout);
     await closing;
