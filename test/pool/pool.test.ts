@@ -25,6 +25,9 @@ describe.each(POOL_MODES)('pools in %s mode', (mode) => {
 
   it('least-active sends a new call to an idle worker', async () => {
     const pool = track(Member.options({ mode, maxWorkers: 2, loadBalancing: 'least-active' }).init());
+    // Both workers up first: a worker still starting when the slow call ends (slow machine) would
+    // leave the slow worker idle again by the second fast call, which is then rightly sent to it.
+    await pool.ready();
     const slow = pool.hold(80);
     const fast = [await pool.whoAmI(), await pool.whoAmI()];
     const { id: slowId } = await slow;
