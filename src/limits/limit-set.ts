@@ -506,10 +506,10 @@ export function amountsOf(
   if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) {
     throw new ConfigError(`acquire(): requested must be an object of amounts by key, e.g. { tokens: 100 }, got ${show(requested)}`);
   }
-  const named = Object.keys(requested);
-  if (named.length === 0) refuseUnnamedRates(limits);
   const amounts = new Map<string, number>();
+  let named = false; // no Object.keys() array per acquire: this is the hot path
   for (const [key, n] of Object.entries(requested)) {
+    named = true;
     const entry = limits.get(key);
     if (!entry) {
       if (!warned.has(key)) {
@@ -528,6 +528,7 @@ export function amountsOf(
     }
     if (n > 0) amounts.set(key, n);
   }
+  if (!named) refuseUnnamedRates(limits);
   for (const [key, { limit }] of limits) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
   return amounts;
 }
