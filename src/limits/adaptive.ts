@@ -5,15 +5,16 @@
  * the same channel as a LimitSet they cannot share memory with, so every worker of a pool adapts
  * one value. Outcomes come back through the acquisition: `acq.update(adaptiveUsage(key, error))`.
  */
-import { AbortError, ConfigError, TimeoutError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { configError } from '../config/validate.js';
 import { systemClock, type Clock } from '../clock.js';
 import { rateLimitErrors, retryAfterMs } from '../retry/predicates.js';
 import { Acquisition } from './acquisition.js';
 import { Aimd, type AdaptiveReason } from './aimd.js';
-import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
+import { checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
 import { checkOptions, type AdaptiveLimitOptions } from './adaptive-options.js';
 import { WindowCount } from './window-count.js';
+import { WakeTimer, abortError, armWaiter, disarmWaiter, type Waiter } from './waiters.js';
 
 export type { AdaptiveLimitOptions };
 
@@ -34,13 +35,8 @@ export interface AdaptiveChange {
   at: number;
 }
 
-interface Waiter {
+interface AdaptiveWaiter extends Waiter {
   n: number;
-  resolve: (a: Acquisition) => void;
-  reject: (e: unknown) => void;
-  timer?: unknown;
-  onAbort?: () => void;
-  signal?: AbortSignal;
   saturated: boolean;
 }
 
@@ -128,14 +124,14 @@ export class AdaptiveLimit implements LimitsLike {
   private readonly clock: Clock;
   private readonly isOverload: (ctx: { error: unknown }) => boolean;
   private readonly configValue: Record<string, unknown>;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: AdaptiveWaiter[] = [];
   private readonly listeners = new Set<(change: AdaptiveChange) => void>();
   private inFlight = 0;
   /** Rate: when the next unit may be granted. */
   private nextAt = -Infinity;
   /** Nothing is granted before this (a Retry-After). */
   private pausedUntil = -Infinity;
-  private wakeTimer: unknown;
+  private readonly wakeTimer: WakeTimer;
   private granted = 0;
   private refused = 0;
   /** Rate: when the accepted calls of the last window were granted. */
@@ -152,6 +148,7 @@ export class AdaptiveLimit implements LimitsLike {
     this.floor = s.floor;
     this.ceiling = s.ceiling;
     this.clock = options.clock ?? systemClock;
+    this.wakeTimer = new WakeTimer(this.clock, () => this.pump());
     this.isOverload = options.isOverload ?? rateLimitErrors;
     this.configValue = { ...(options.config ?? {}) };
     this.aimd = new Aimd(s, this.clock.now());
@@ -188,25 +185,20 @@ export class AdaptiveLimit implements LimitsLike {
     return false;
   }
 
-  acquire(requested: Requested = {}, options: AcquireOptions = {}): Promise<Acquisition> {
+  acquire(requested: Requested = {}, acquireOptions?: AcquireOptions): Promise<Acquisition> {
     let n: number;
+    let options: AcquireOptions;
     try {
       n = this.amountOf(requested);
+      options = checkAcquireOptions(acquireOptions);
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.waiters.length === 0 && this.fits(n) === 0) return Promise.resolve(this.grant(n, false));
-    if (options.signal?.aborted) return Promise.reject(new AbortError('Limit acquisition aborted', { cause: options.signal.reason }));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise<Acquisition>((resolve, reject) => {
-      const waiter: Waiter = { n, resolve, reject, signal: options.signal, saturated: true };
-      if (options.timeout !== undefined) {
-        if (!(options.timeout >= 0)) return reject(new RangeError(`acquire(): timeout must be >= 0 ms, got ${options.timeout}`));
-        waiter.timer = this.clock.setTimeout(() => this.drop(waiter, new TimeoutError(`Limits not acquired within ${options.timeout} ms`)), options.timeout);
-      }
-      if (options.signal) {
-        waiter.onAbort = () => this.drop(waiter, new AbortError('Limit acquisition aborted', { cause: options.signal!.reason }));
-        options.signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      const waiter: AdaptiveWaiter = { n, resolve, reject, signal: options.signal, saturated: true };
+      armWaiter(this.clock, waiter, options, (error) => this.drop(waiter, error));
       this.waiters.push(waiter);
       this.pump();
     });
@@ -328,40 +320,27 @@ export class AdaptiveLimit implements LimitsLike {
 
   /** Serves waiters from the head while they fit, then sleeps until the head can. */
   private pump(): void {
-    if (this.wakeTimer !== undefined) {
-      this.clock.clearTimeout(this.wakeTimer);
-      this.wakeTimer = undefined;
-    }
+    this.wakeTimer.cancel();
     while (this.waiters.length > 0) {
       const head = this.waiters[0]!;
       const wait = this.fits(head.n);
       if (wait === 0) {
         this.waiters.shift();
-        this.settle(head);
+        disarmWaiter(this.clock, head);
         head.resolve(this.grant(head.n, head.saturated));
         continue;
       }
-      if (Number.isFinite(wait)) {
-        this.wakeTimer = this.clock.setTimeout(() => {
-          this.wakeTimer = undefined;
-          this.pump();
-        }, wait);
-      }
+      this.wakeTimer.set(wait);
       return;
     }
   }
 
-  private drop(waiter: Waiter, error: unknown): void {
+  private drop(waiter: AdaptiveWaiter, error: unknown): void {
     const i = this.waiters.indexOf(waiter);
     if (i < 0) return;
     this.waiters.splice(i, 1);
-    this.settle(waiter);
+    disarmWaiter(this.clock, waiter);
     waiter.reject(error);
     if (i === 0) this.pump();
-  }
-
-  private settle(waiter: Waiter): void {
-    if (waiter.timer !== undefined) this.clock.clearTimeout(waiter.timer);
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 }

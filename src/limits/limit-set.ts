@@ -10,12 +10,13 @@
  * the caller's thread, over the worker's channel. Same algorithms, same code, either way.
  */
 import { threadId } from 'node:worker_threads';
-import { AbortError, ConfigError, TimeoutError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { checkClock, checkDuration, checkOptionsArgument, checkRecord, configError, rejectUnknownKeys, show } from '../config/validate.js';
 import { Acquisition, LimitUsageError, type AcquisitionOwner } from './acquisition.js';
 import { createAlgorithm, type RateAlgorithm, type RateAlgorithmName } from './algorithms.js';
 import { CallLimit, RateLimit, ResourceLimit, isLimit, type Limit } from './limit.js';
+import { WakeTimer, abortError, armWaiter, disarmWaiter, type Waiter } from './waiters.js';
 
 /** Options of {@link LimitSet}. */
 export interface LimitSetOptions {
@@ -73,13 +74,8 @@ const WAITERS = 1;
 /** Lock word of a thread: never 0 (free). */
 const LOCKED_BY_THIS_THREAD = threadId + 1;
 
-interface Waiter {
+interface SetWaiter extends Waiter {
   amounts: Map<string, number>;
-  resolve: (a: Acquisition) => void;
-  reject: (e: unknown) => void;
-  timer?: unknown;
-  onAbort?: () => void;
-  signal?: AbortSignal;
 }
 
 /** The surface workers use as `this.limits`; LimitSet and LimitPool both have it. */
@@ -93,10 +89,10 @@ export interface LimitsLike {
 
 export class LimitSet implements LimitsLike, AcquisitionOwner {
   private readonly states = new Map<string, KeyState>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: SetWaiter[] = [];
   private readonly clock: Clock;
   private readonly configValue: Record<string, unknown>;
-  private wakeTimer: unknown;
+  private readonly wakeTimer: WakeTimer;
   private readonly warnedKeys = new Set<string>();
   /** Resource units held, by key index (moves to shared memory when shared). */
   private held: Float64Array;
@@ -111,6 +107,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     const options = checkOptionsArgument('new LimitSet()', setOptions);
     rejectUnknownKeys('LimitSet option', options, ['config', 'clock']);
     this.clock = options.clock === undefined ? systemClock : checkClock('LimitSet clock', options.clock);
+    this.wakeTimer = new WakeTimer(this.clock, () => this.pump());
     this.configValue = { ...(options.config === undefined ? {} : checkRecord('LimitSet config', options.config)) };
     const now = this.now();
     for (const limit of limits) {
@@ -227,14 +224,8 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     if (this.owner) return this.owner.acquire(requested, options);
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise<Acquisition>((resolve, reject) => {
-      const waiter: Waiter = { amounts, resolve, reject, signal: options.signal };
-      if (options.timeout !== undefined) {
-        waiter.timer = this.clock.setTimeout(() => this.drop(waiter, new TimeoutError(`Limits not acquired within ${options.timeout} ms`)), options.timeout);
-      }
-      if (options.signal) {
-        waiter.onAbort = () => this.drop(waiter, abortError(options.signal!));
-        options.signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
+      const waiter: SetWaiter = { amounts, resolve, reject, signal: options.signal };
+      armWaiter(this.clock, waiter, options, (error) => this.drop(waiter, error));
       this.lock();
       this.waiters.push(waiter);
       this.countWaiters();
@@ -382,10 +373,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** Serves waiters from the head while they fit; then sleeps until the head can. */
   private pump(): void {
-    if (this.wakeTimer !== undefined) {
-      this.clock.clearTimeout(this.wakeTimer);
-      this.wakeTimer = undefined;
-    }
+    this.wakeTimer.cancel();
     while (this.waiters.length > 0) {
       const head = this.waiters[0]!;
       this.lock();
@@ -401,35 +389,25 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
         this.unlock();
       }
       if (wait === 0) {
-        this.settle(head);
+        disarmWaiter(this.clock, head);
         head.resolve(new Acquisition(this, head.amounts, this.configValue));
         continue;
       }
-      if (Number.isFinite(wait)) {
-        this.wakeTimer = this.clock.setTimeout(() => {
-          this.wakeTimer = undefined;
-          this.pump();
-        }, wait);
-      }
+      this.wakeTimer.set(wait);
       return;
     }
   }
 
-  private drop(waiter: Waiter, error: unknown): void {
+  private drop(waiter: SetWaiter, error: unknown): void {
     const i = this.waiters.indexOf(waiter);
     if (i < 0) return;
     this.lock();
     this.waiters.splice(i, 1);
     this.countWaiters();
     this.unlock();
-    this.settle(waiter);
+    disarmWaiter(this.clock, waiter);
     waiter.reject(error);
     if (i === 0) this.pump();
-  }
-
-  private settle(waiter: Waiter): void {
-    if (waiter.timer !== undefined) this.clock.clearTimeout(waiter.timer);
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 }
 
@@ -473,9 +451,6 @@ function limitFromData(d: LimitData): Limit {
   return new RateLimit({ key: d.key, window: d.window!, capacity: d.capacity, algorithm: d.algorithm });
 }
 
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('Limit acquisition aborted', { cause: signal.reason });
-}
 
 const NO_OPTIONS: AcquireOptions = Object.freeze({});
 
