@@ -71,7 +71,7 @@ export function checkOptions(options: unknown, where = 'option'): Record<string,
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    out[key] = CHECKERS[key]!(value);
+    out[key] = CHECKERS[key](value);
   }
   return out;
 }

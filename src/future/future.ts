@@ -54,7 +54,7 @@ export class Future<T> implements PromiseLike<T> {
     if (p instanceof Future) return p as Future<Awaited<T>>;
     const f = new Future<Awaited<T>>();
     Promise.resolve(p).then(
-      (v) => f.resolve(v as Awaited<T>),
+      (v) => f.resolve(v),
       (e) => f.reject(e),
     );
     return f;
@@ -167,7 +167,7 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal {@link subscribe} with a listener object. */
   listen(l: FutureListener): void {
-    if (this.state === FULFILLED) return l.onValue(this.value as T);
+    if (this.state === FULFILLED) return l.onValue(this.value);
     if (this.state === REJECTED) return l.onError(this.value);
     if (this.listeners === undefined) this.listeners = l;
     else if (Array.isArray(this.listeners)) this.listeners.push(l);

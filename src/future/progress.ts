@@ -74,7 +74,7 @@ function checkOption(option: unknown): void {
   const o = option as ProgressBarOptions;
   if (o.width !== undefined && !(Number.isInteger(o.width) && o.width >= 1)) throw configError('progress.width', o.width, 'an integer >= 1');
   for (const key of ['minIntervalMs', 'plainIntervalMs'] as const) {
-    if (o[key] !== undefined && !(typeof o[key] === 'number' && o[key]! >= 0)) throw configError(`progress.${key}`, o[key], 'a number of ms >= 0');
+    if (o[key] !== undefined && !(typeof o[key] === 'number' && o[key] >= 0)) throw configError(`progress.${key}`, o[key], 'a number of ms >= 0');
   }
 }
 

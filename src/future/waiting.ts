@@ -203,7 +203,7 @@ async function* completionOrder<T>(
     }
     const next = ready.shift()!;
     if (!next.ok) throw next.v;
-    yield [keys ? keys[next.i]! : next.i, next.v as Awaited<T>];
+    yield [keys ? keys[next.i] : next.i, next.v as Awaited<T>];
   }
 }
 

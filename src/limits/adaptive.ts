@@ -322,7 +322,7 @@ export class AdaptiveLimit implements LimitsLike {
   private pump(): void {
     this.wakeTimer.cancel();
     while (this.waiters.length > 0) {
-      const head = this.waiters[0]!;
+      const head = this.waiters[0];
       const wait = this.fits(head.n);
       if (wait === 0) {
         this.waiters.shift();

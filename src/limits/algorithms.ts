@@ -62,25 +62,25 @@ export class TokenBucket extends StateCells implements RateAlgorithm {
   }
   private refill(now: number) {
     const s = this.s;
-    if (now > s[LAST]!) s[SCALED] = Math.min(this.capacity * this.window, s[SCALED]! + (now - s[LAST]!) * this.capacity);
-    s[LAST] = Math.max(s[LAST]!, now);
+    if (now > s[LAST]) s[SCALED] = Math.min(this.capacity * this.window, s[SCALED] + (now - s[LAST]) * this.capacity);
+    s[LAST] = Math.max(s[LAST], now);
   }
   waitFor(now: number, n: number) {
     this.refill(now);
-    const missing = n * this.window - this.s[SCALED]!;
+    const missing = n * this.window - this.s[SCALED];
     return missing <= 0 ? 0 : Math.ceil(missing / this.capacity);
   }
   take(now: number, n: number) {
     this.refill(now);
-    this.s[SCALED]! -= n * this.window;
+    this.s[SCALED] -= n * this.window;
   }
   refund(now: number, n: number) {
     this.refill(now);
-    this.s[SCALED] = Math.min(this.capacity * this.window, this.s[SCALED]! + n * this.window);
+    this.s[SCALED] = Math.min(this.capacity * this.window, this.s[SCALED] + n * this.window);
   }
   available(now: number) {
     this.refill(now);
-    return Math.floor(this.s[SCALED]! / this.window);
+    return Math.floor(this.s[SCALED] / this.window);
   }
   stats(now: number) {
     const available = this.available(now);
@@ -99,22 +99,22 @@ export class LeakyBucket extends StateCells implements RateAlgorithm {
   }
   private leak(now: number) {
     const s = this.s;
-    if (now > s[LAST]!) s[LEVEL] = Math.max(0, s[LEVEL]! - (now - s[LAST]!) * this.capacity);
-    s[LAST] = Math.max(s[LAST]!, now);
+    if (now > s[LAST]) s[LEVEL] = Math.max(0, s[LEVEL] - (now - s[LAST]) * this.capacity);
+    s[LAST] = Math.max(s[LAST], now);
   }
   waitFor(now: number, n: number) {
     this.leak(now);
-    const over = this.s[LEVEL]! + n * this.window - this.capacity * this.window;
+    const over = this.s[LEVEL] + n * this.window - this.capacity * this.window;
     return over <= 0 ? 0 : Math.ceil(over / this.capacity);
   }
   take(now: number, n: number) {
     this.leak(now);
-    this.s[LEVEL]! += n * this.window;
+    this.s[LEVEL] += n * this.window;
   }
   refund() {}
   available(now: number) {
     this.leak(now);
-    return Math.floor((this.capacity * this.window - this.s[LEVEL]!) / this.window);
+    return Math.floor((this.capacity * this.window - this.s[LEVEL]) / this.window);
   }
   stats(now: number) {
     const available = this.available(now);
@@ -154,24 +154,24 @@ export class SlidingWindow extends StateCells implements RateAlgorithm {
     return (this.s.length - RING) >> 1;
   }
   private timeAt(i: number): number {
-    return this.s[RING + 2 * ((this.s[HEAD]! + i) % this.ringSize)]!;
+    return this.s[RING + 2 * ((this.s[HEAD] + i) % this.ringSize)];
   }
   private amountAt(i: number): number {
-    return this.s[RING + 2 * ((this.s[HEAD]! + i) % this.ringSize) + 1]!;
+    return this.s[RING + 2 * ((this.s[HEAD] + i) % this.ringSize) + 1];
   }
   private expire(now: number) {
     const s = this.s;
-    while (s[COUNT]! > 0 && this.timeAt(0) + this.window <= now) {
-      s[SUM]! -= this.amountAt(0);
-      s[HEAD] = (s[HEAD]! + 1) % this.ringSize;
-      s[COUNT]!--;
+    while (s[COUNT] > 0 && this.timeAt(0) + this.window <= now) {
+      s[SUM] -= this.amountAt(0);
+      s[HEAD] = (s[HEAD] + 1) % this.ringSize;
+      s[COUNT]--;
     }
   }
   waitFor(now: number, n: number) {
     this.expire(now);
-    let excess = this.s[SUM]! + n - this.capacity;
+    let excess = this.s[SUM] + n - this.capacity;
     if (excess <= 0) return 0;
-    const count = this.s[COUNT]!;
+    const count = this.s[COUNT];
     for (let i = 0; i < count; i++) {
       excess -= this.amountAt(i);
       if (excess <= 0) return this.timeAt(i) + this.window - now;
@@ -180,34 +180,34 @@ export class SlidingWindow extends StateCells implements RateAlgorithm {
   }
   take(now: number, n: number) {
     this.expire(now);
-    const count = this.s[COUNT]!;
+    const count = this.s[COUNT];
     if (count > 0 && this.timeAt(count - 1) >= now) {
       // Same ms as the newest entry (or a clock a hair behind another thread's): add to it.
-      this.s[RING + 2 * ((this.s[HEAD]! + count - 1) % this.ringSize) + 1]! += n;
+      this.s[RING + 2 * ((this.s[HEAD] + count - 1) % this.ringSize) + 1] += n;
     } else {
       if (count === this.ringSize) {
         if (this.ringSize < this.maxEntries && !(this.s.buffer instanceof SharedArrayBuffer)) this.grow();
         else this.mergeOldest();
       }
-      const size = this.s[COUNT]!;
-      const at = RING + 2 * ((this.s[HEAD]! + size) % this.ringSize);
+      const size = this.s[COUNT];
+      const at = RING + 2 * ((this.s[HEAD] + size) % this.ringSize);
       this.s[at] = now;
       this.s[at + 1] = n;
       this.s[COUNT] = size + 1;
     }
-    this.s[SUM]! += n;
+    this.s[SUM] += n;
   }
   /** Frees a slot: the oldest entry's amount moves into the next one (a later time: conservative). */
   private mergeOldest() {
     const s = this.s;
-    const next = RING + 2 * ((s[HEAD]! + 1) % this.ringSize);
-    s[next + 1]! += this.amountAt(0);
-    s[HEAD] = (s[HEAD]! + 1) % this.ringSize;
-    s[COUNT]!--;
+    const next = RING + 2 * ((s[HEAD] + 1) % this.ringSize);
+    s[next + 1] += this.amountAt(0);
+    s[HEAD] = (s[HEAD] + 1) % this.ringSize;
+    s[COUNT]--;
   }
   /** Private memory only: shared memory was sized for {@link maxEntries}. */
   private grow() {
-    const count = this.s[COUNT]!;
+    const count = this.s[COUNT];
     const size = Math.min(this.maxEntries, this.ringSize * 2);
     const next = new Float64Array(RING + 2 * size);
     this.copyInto(next, count);
@@ -226,7 +226,7 @@ export class SlidingWindow extends StateCells implements RateAlgorithm {
   override share(): Float64Array {
     if (!(this.s.buffer instanceof SharedArrayBuffer)) {
       const shared = new Float64Array(new SharedArrayBuffer((RING + 2 * this.maxEntries) * Float64Array.BYTES_PER_ELEMENT));
-      this.copyInto(shared, this.s[COUNT]!);
+      this.copyInto(shared, this.s[COUNT]);
       this.s = shared;
     }
     return this.s;
@@ -234,7 +234,7 @@ export class SlidingWindow extends StateCells implements RateAlgorithm {
   refund() {}
   available(now: number) {
     this.expire(now);
-    return this.capacity - this.s[SUM]!;
+    return this.capacity - this.s[SUM];
   }
   stats(now: number) {
     const available = this.available(now);
@@ -254,27 +254,27 @@ export class FixedWindow extends StateCells implements RateAlgorithm {
   }
   private roll(now: number) {
     const s = this.s;
-    if (now - s[START]! >= this.window) {
-      s[START]! += Math.floor((now - s[START]!) / this.window) * this.window;
+    if (now - s[START] >= this.window) {
+      s[START] += Math.floor((now - s[START]) / this.window) * this.window;
       s[TAKEN] = 0;
     }
   }
   waitFor(now: number, n: number) {
     this.roll(now);
-    return this.s[TAKEN]! + n <= this.capacity ? 0 : this.s[START]! + this.window - now;
+    return this.s[TAKEN] + n <= this.capacity ? 0 : this.s[START] + this.window - now;
   }
   take(now: number, n: number) {
     this.roll(now);
-    this.s[TAKEN]! += n;
+    this.s[TAKEN] += n;
   }
   refund() {}
   available(now: number) {
     this.roll(now);
-    return this.capacity - this.s[TAKEN]!;
+    return this.capacity - this.s[TAKEN];
   }
   stats(now: number) {
     const available = this.available(now);
-    return { algorithm: 'fixed-window', available, capacity: this.capacity, window: this.window, windowStart: this.s[START]!, utilization: 1 - available / this.capacity };
+    return { algorithm: 'fixed-window', available, capacity: this.capacity, window: this.window, windowStart: this.s[START], utilization: 1 - available / this.capacity };
   }
 }
 const TAT = 0;
@@ -292,18 +292,18 @@ export class Gcra extends StateCells implements RateAlgorithm {
   }
   waitFor(now: number, n: number) {
     const nowS = now * this.capacity;
-    const over = Math.max(this.s[TAT]!, nowS) + n * this.window - nowS - this.window * this.capacity;
+    const over = Math.max(this.s[TAT], nowS) + n * this.window - nowS - this.window * this.capacity;
     return over <= 0 ? 0 : Math.ceil(over / this.capacity);
   }
   take(now: number, n: number) {
-    this.s[TAT] = Math.max(this.s[TAT]!, now * this.capacity) + n * this.window;
+    this.s[TAT] = Math.max(this.s[TAT], now * this.capacity) + n * this.window;
   }
   refund(now: number, n: number) {
-    this.s[TAT] = Math.max(now * this.capacity, this.s[TAT]! - n * this.window);
+    this.s[TAT] = Math.max(now * this.capacity, this.s[TAT] - n * this.window);
   }
   available(now: number) {
     const nowS = now * this.capacity;
-    return Math.min(this.capacity, Math.floor((nowS + this.window * this.capacity - Math.max(this.s[TAT]!, nowS)) / this.window));
+    return Math.min(this.capacity, Math.floor((nowS + this.window * this.capacity - Math.max(this.s[TAT], nowS)) / this.window));
   }
   stats(now: number) {
     const available = this.available(now);

@@ -60,12 +60,12 @@ export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
   }
 
   get config(): Record<string, unknown> {
-    return this.sets[0]!.config;
+    return this.sets[0].config;
   }
 
   private pick(): S {
-    if (this.loadBalancing === 'random') return this.sets[Math.floor(this.random() * this.sets.length)]!;
-    return this.sets[this.counter++ % this.sets.length]!;
+    if (this.loadBalancing === 'random') return this.sets[Math.floor(this.random() * this.sets.length)];
+    return this.sets[this.counter++ % this.sets.length];
   }
 
   acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition> {

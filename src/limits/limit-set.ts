@@ -185,7 +185,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     this.lock();
     try {
       for (const s of this.states.values()) {
-        if (s.limit.kind === 'resource') this.held[s.index]! -= holdings[s.index]!;
+        if (s.limit.kind === 'resource') this.held[s.index] -= holdings[s.index];
         holdings[s.index] = 0;
       }
     } finally {
@@ -251,7 +251,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     try {
       const now = this.now();
       for (const [key, s] of this.states) {
-        const held = this.held[s.index]!;
+        const held = this.held[s.index];
         out[key] = s.rate
           ? { kind: s.limit.kind, ...s.rate.stats(now) }
           : { kind: 'resource', held, available: s.limit.capacity - held, capacity: s.limit.capacity, utilization: held / s.limit.capacity };
@@ -276,8 +276,8 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
       for (const [key, n] of amounts) {
         const s = this.states.get(key)!;
         if (s.limit.kind === 'resource') {
-          this.held[s.index]! -= n;
-          if (this.holdings) this.holdings[s.index]! -= n;
+          this.held[s.index] -= n;
+          if (this.holdings) this.holdings[s.index] -= n;
         } else {
           const u = used?.get(key);
           if (u !== undefined && u < n) s.rate!.refund(this.now(), n - u);
@@ -349,7 +349,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
         if (now < 0) now = this.now();
         w = s.rate.waitFor(now, n);
       } else {
-        w = this.held[s.index]! + n <= s.limit.capacity ? 0 : Infinity;
+        w = this.held[s.index] + n <= s.limit.capacity ? 0 : Infinity;
       }
       if (w > wait) wait = w;
     }
@@ -365,8 +365,8 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
         if (now < 0) now = this.now();
         s.rate.take(now, n);
       } else {
-        this.held[s.index]! += n;
-        if (this.holdings) this.holdings[s.index]! += n;
+        this.held[s.index] += n;
+        if (this.holdings) this.holdings[s.index] += n;
       }
     }
   }
@@ -375,7 +375,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private pump(): void {
     this.wakeTimer.cancel();
     while (this.waiters.length > 0) {
-      const head = this.waiters[0]!;
+      const head = this.waiters[0];
       this.lock();
       let wait: number;
       try {

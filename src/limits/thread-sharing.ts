@@ -30,7 +30,7 @@ export function shareWithThread(limits: LimitsLike, workerIndex: number): Shared
     return state && { state: { sets: [state] }, sets: [limits] };
   }
   if (limits instanceof LimitPool && limits.sets.every((s) => s instanceof LimitSet)) {
-    const sets = limits.sets as readonly LimitSet[];
+    const sets = limits.sets;
     const states = sets.map((s) => s.shareWithThreads());
     if (states.some((s) => s === undefined)) return undefined;
     return { state: { sets: states as SharedLimitSetState[], pool: { loadBalancing: limits.rotation, workerIndex } }, sets: [...sets] };
@@ -41,6 +41,6 @@ export function shareWithThread(limits: LimitsLike, workerIndex: number): Shared
 /** In the worker thread: `this.limits` over the shared memory; `link(i)` reaches the caller's set i. */
 export function attachThreadLimits(state: ThreadLimitsState, link: (setIndex: number) => OwnerLink, random?: RandomSource): LimitsLike {
   const sets = state.sets.map((s, i) => LimitSet.attach(s, link(i)));
-  if (!state.pool) return sets[0]!;
+  if (!state.pool) return sets[0];
   return new LimitPool(sets, { loadBalancing: state.pool.loadBalancing, workerIndex: state.pool.workerIndex, random });
 }

@@ -13,7 +13,7 @@ export class WindowCount {
   }
 
   count(now: number): number {
-    while (this.head < this.times.length && this.times[this.head]! <= now - this.window) this.head++;
+    while (this.head < this.times.length && this.times[this.head] <= now - this.window) this.head++;
     // Compact now and then, so the queue holds about one window.
     if (this.head > 1024 && this.head * 2 > this.times.length) {
       this.times = this.times.slice(this.head);

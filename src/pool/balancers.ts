@@ -76,7 +76,7 @@ function argMin(loads: readonly WorkerLoad[], eligible: (i: number) => boolean, 
   let bestKey = Infinity;
   for (let i = 0; i < loads.length; i++) {
     if (!eligible(i)) continue;
-    const v = key(loads[i]!);
+    const v = key(loads[i]);
     if (v < bestKey) {
       best = i;
       bestKey = v;

@@ -194,9 +194,9 @@ export class PoolTransport implements Transport {
       const member = this.entryOf(other)?.member;
       if (member) avoid.add(member);
     }
-    const index = this.balancer.select(this.members, (i) => this.hasSlot(i) && !avoid.has(this.members[i]!));
+    const index = this.balancer.select(this.members, (i) => this.hasSlot(i) && !avoid.has(this.members[i]));
     if (index < 0) return false;
-    this.sendTo(this.track(call, settler), this.members[index]!);
+    this.sendTo(this.track(call, settler), this.members[index]);
     return true;
   }
 
@@ -390,7 +390,7 @@ export class PoolTransport implements Transport {
   }
 
   private readonly hasSlot = (i: number): boolean => {
-    const m = this.members[i]!;
+    const m = this.members[i];
     return !m.down && m.active < this.settings.maxQueuedTasks;
   };
 
@@ -421,7 +421,7 @@ export class PoolTransport implements Transport {
 
   private drain(): void {
     while (this.waiting.length > 0 && !this.stopping && !this.broken) {
-      if (!this.dispatch(this.waiting[0]!)) return;
+      if (!this.dispatch(this.waiting[0])) return;
       this.waiting.shift();
     }
   }

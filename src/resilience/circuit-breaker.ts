@@ -201,8 +201,8 @@ export class CircuitBreaker {
   private countInWindow(failed: boolean): void {
     if (this.o.failureRateThreshold === undefined) return;
     const i = this.rollWindow();
-    this.calls[i]!++;
-    if (failed) this.failures[i]!++;
+    this.calls[i]++;
+    if (failed) this.failures[i]++;
   }
 
   /** Clears buckets that slid out of the window; returns the current bucket's index. */

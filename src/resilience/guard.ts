@@ -152,7 +152,7 @@ export class CallGuard {
         stats.circuitRejections++;
         this.init.emit({ type: 'circuit-rejected', methodName: call.method, key: breaker.key });
         gc.inFlight = 0;
-        this.fail(gc, admission as CircuitOpenError, false);
+        this.fail(gc, admission, false);
         return gc;
       }
     }
@@ -274,7 +274,7 @@ export class CallGuard {
   }
 
   private abortOtherLegs(gc: GuardedCall, winner: number): void {
-    for (let i = 0; i < gc.legs.length; i++) if (i !== winner) this.transport.cancel(gc.legs[i]!);
+    for (let i = 0; i < gc.legs.length; i++) if (i !== winner) this.transport.cancel(gc.legs[i]);
   }
 
   private timedOut(gc: GuardedCall): void {

@@ -46,7 +46,7 @@ export class LatencyRecorder {
   summary(): LatencySummary {
     const n = Math.min(this.count, WINDOW);
     const sorted = this.ring.slice(0, n).sort();
-    const at = (q: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]!);
+    const at = (q: number) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.ceil(q * n) - 1)]);
     return {
       count: this.count,
       samples: n,

@@ -54,12 +54,12 @@ export class SuccessWindow {
 
   /** An attempt started (a call, or an allowed retry). */
   attempt(): void {
-    this.attempts[this.slot()]!++;
+    this.attempts[this.slot()]++;
   }
 
   /** An attempt failed and wants a retry. */
   failure(): void {
-    this.failures[this.slot()]!++;
+    this.failures[this.slot()]++;
   }
 
   /** Successful share of the window's attempts; 1 while there were fewer than MIN_ATTEMPTS. */
@@ -68,8 +68,8 @@ export class SuccessWindow {
     let a = 0;
     let f = 0;
     for (let i = 0; i < BUCKETS; i++) {
-      a += this.attempts[i]!;
-      f += this.failures[i]!;
+      a += this.attempts[i];
+      f += this.failures[i];
     }
     // Too few attempts say nothing yet: a first failure must not read as "everything fails".
     return a < MIN_ATTEMPTS ? 1 : Math.max(0, 1 - f / a);
@@ -94,7 +94,7 @@ export class SuccessWindow {
     if (this.slots[i] !== bucket) {
       // Also clear slots skipped while nothing happened: they hold buckets older than the window.
       for (let j = 0; j < BUCKETS; j++) {
-        if (this.slots[j]! <= bucket - BUCKETS) {
+        if (this.slots[j] <= bucket - BUCKETS) {
           this.attempts[j] = 0;
           this.failures[j] = 0;
           this.slots[j] = -1;

@@ -71,7 +71,7 @@ function shouldRetry(policy: RetryPolicy, ctx: RetryContext): boolean {
 
 export async function validate(policy: RetryPolicy, result: unknown, ctx: RetryContext): Promise<string | undefined> {
   for (let i = 0; i < policy.validators.length; i++) {
-    const v = policy.validators[i]!;
+    const v = policy.validators[i];
     try {
       const verdict = await v(result, ctx);
       if (verdict === true) continue;
@@ -102,7 +102,7 @@ export function executeWithRetry<R>(attempt: (ctx: RetryContext) => R | Promise<
       return loop(attempt, policy, env, clock, started, ctx, { kind: 'error', error });
     }
     if (!isPromiseLike(out)) return Promise.resolve(out);
-    return (out as Promise<R>).then(undefined, (error) => loop(attempt, policy, env, clock, started, ctx, { kind: 'error', error }));
+    return (out).then(undefined, (error) => loop(attempt, policy, env, clock, started, ctx, { kind: 'error', error }));
   }
   return loop(attempt, policy, env, clock, started, ctx, undefined);
 }

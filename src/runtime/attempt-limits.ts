@@ -34,7 +34,7 @@ export class AttemptLimits {
     this.used = true;
     const ctx = this.current();
     const acq = await this.inner.acquire(...args);
-    this.record(ctx, acq as unknown as AnyAcquisition);
+    this.record(ctx, acq);
     return acq;
   }
 

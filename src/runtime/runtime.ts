@@ -152,7 +152,7 @@ export class WorkerRuntime {
   /** Drops a queued call (true) or aborts a running one's signal (false). */
   cancel(id: number, reason: unknown = new CancelledError('Call was cancelled')): boolean {
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      if (this.queue[i]!.id === id) {
+      if (this.queue[i].id === id) {
         this.queue.splice(i, 1);
         return true;
       }
@@ -314,7 +314,7 @@ export class WorkerRuntime {
     this.pumping = true;
     try {
       while (this.running.size < this.maxConcurrency && this.queueHead < this.queue.length) {
-        const next = this.queue[this.queueHead]!;
+        const next = this.queue[this.queueHead];
         this.queue[this.queueHead++] = undefined as never;
         if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
           this.queue.splice(0, this.queueHead);
@@ -364,7 +364,7 @@ function plainContext(runtime: WorkerRuntime, call: RunningCall): CallContext {
       return signalOf(call);
     },
     validationErrors: [],
-  } as CallContext;
+  };
 }
 
 export function unknownMethod(className: string, method: string, known: string[]): TypeError {

@@ -55,7 +55,7 @@ function parseFunction(source: string): { program: Acorn.Program; form: Function
     try {
       const program = acorn.parse(text, ACORN_OPTIONS);
       // The wrapped text must be one expression: a single statement holding the whole function.
-      if (program.body.length === 1 && program.body[0]!.type === 'ExpressionStatement') return { program, form };
+      if (program.body.length === 1 && program.body[0].type === 'ExpressionStatement') return { program, form };
     } catch (error) {
       firstError ??= error;
     }
@@ -80,7 +80,7 @@ export function analyzeFunctionSource(source: string): SourceAnalysis {
   parses++;
   const manager = scope.analyze(program as unknown as Parameters<typeof scope.analyze>[0], { ecmaVersion: 2022, sourceType: 'script' });
   const free: string[] = [];
-  for (const ref of manager.globalScope!.through) {
+  for (const ref of manager.globalScope.through) {
     const name = ref.identifier.name;
     if (!free.includes(name)) free.push(name);
   }

@@ -18,7 +18,7 @@ type Compile = (payload: SerializedFunction) => Function;
 type Encoded = { __fn: SerializedFunction } | { __errorClass: string } | unknown;
 
 function isErrorClass(v: unknown): v is new (...a: any[]) => Error {
-  return typeof v === 'function' && (v === Error || (v as Function).prototype instanceof Error);
+  return typeof v === 'function' && (v === Error || (v).prototype instanceof Error);
 }
 
 function encodeValue(value: unknown, where: string): Encoded {
@@ -35,15 +35,15 @@ function encodeValue(value: unknown, where: string): Encoded {
 function decodeValue(value: Encoded, compile: Compile): unknown {
   if (Array.isArray(value)) return value.map((v) => decodeValue(v, compile));
   if (value !== null && typeof value === 'object') {
-    if ('__builtin' in (value as object)) return BUILTINS.get((value as { __builtin: string }).__builtin);
-    if ('__fn' in (value as object)) return compile((value as { __fn: SerializedFunction }).__fn);
-    if ('__errorClass' in (value as object)) {
+    if ('__builtin' in (value)) return BUILTINS.get((value as { __builtin: string }).__builtin);
+    if ('__fn' in (value)) return compile((value as { __fn: SerializedFunction }).__fn);
+    if ('__errorClass' in (value)) {
       const name = (value as { __errorClass: string }).__errorClass;
       // A stand-in class with the same name: matchesClass compares names along the prototype chain.
-      const standIn = { [name]: class extends Error {} }[name]!;
+      const standIn = { [name]: class extends Error {} }[name];
       return (ctx: { error?: unknown }) => matchesClass(ctx.error, standIn);
     }
-    return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, decodeValue(v, compile)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeValue(v, compile)]));
   }
   return value;
 }

@@ -22,7 +22,7 @@ const loads = new Map<string, Promise<void>>();
 /** The SDK package an encoded error comes from, when its classes were not loaded yet. */
 function pendingSdk(value: unknown): string | undefined {
   if (!isEncodedError(value)) return undefined;
-  const chain = (value as EncodedError).classes;
+  const chain = (value).classes;
   if (!chain) return undefined;
   const sdk = KNOWN_SDKS.find((s) => chain.includes(s.base));
   return sdk && !loads.has(sdk.pkg) ? sdk.pkg : undefined;

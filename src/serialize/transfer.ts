@@ -124,5 +124,5 @@ function describe(value: unknown): string {
   if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) {
     return 'shared memory, which thread workers share without moving';
   }
-  return (value as object).constructor?.name ?? 'object';
+  return (value).constructor?.name ?? 'object';
 }

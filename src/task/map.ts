@@ -109,9 +109,9 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
         };
         await fill();
         while (head < inflight.length) {
-          const f = inflight[head]!;
+          const f = inflight[head];
           inflight[head] = undefined as never;
-          bytesInFlight -= inflightBytes[head++]!;
+          bytesInFlight -= inflightBytes[head++];
           const value = await f;
           progress.tick();
           if (head > 4096) {
@@ -175,7 +175,7 @@ function zip(inputs: AnyIterable[]): () => Promise<unknown[] | undefined> | unkn
   const iterators = inputs.map((i) =>
     typeof (i as any)[Symbol.asyncIterator] === 'function'
       ? { async: true, it: (i as AsyncIterable<unknown>)[Symbol.asyncIterator]() }
-      : { async: false, it: (i as Iterable<unknown>)[Symbol.iterator]() as Iterator<unknown> },
+      : { async: false, it: (i as Iterable<unknown>)[Symbol.iterator]() },
   );
   const allSync = iterators.every((i) => !i.async);
   let finished = false;

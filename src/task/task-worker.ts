@@ -87,7 +87,7 @@ export class TaskWorkerBuilder {
       throw new ConfigError(`TaskWorker.init(fn): expected a function or { module, export }, got ${typeof fn}`);
     }
     const portable = (f: unknown, what: string) => (this.remote || isModuleRef(f) ? toPortableFunction(f as any, what) : f);
-    const handle = (this.inner.init as any)(fn === undefined ? undefined : portable(fn, 'the bound function')) as any;
+    const handle = (this.inner.init as any)(fn === undefined ? undefined : portable(fn, 'the bound function'));
     const rawSubmit = handle.submit as (...args: unknown[]) => Future<unknown>;
     handle.submit = (...args: unknown[]) => {
       if (args.length > 0 && (typeof args[0] === 'function' || isModuleRef(args[0]))) {
@@ -110,7 +110,7 @@ export class TaskWorkerBuilder {
         throw new TypeError('map() needs a function: pass it first, or bind one with init(fn)');
       }
       const submit = fnArg === undefined ? (tuple: unknown[]) => rawSubmit(...tuple) : (tuple: unknown[]) => rawSubmit(fnArg, ...tuple);
-      return new MapRun(args as Iterable<unknown>[], submit as any, options);
+      return new MapRun(args as Iterable<unknown>[], submit, options);
     };
     return handle as TaskWorkerHandle<F>;
   }
@@ -129,13 +129,13 @@ export type TaskFunctionHandle<F extends (...args: any[]) => any> = ((...args: P
  * `await embed(x)` submits one call, `embed.map(xs)` streams, `await embed.stop()` ends it.
  */
 export function task(options: WorkerOptionsFor<TaskWorker>) {
-  const builder = new TaskWorkerBuilder(options as WorkerOptions);
+  const builder = new TaskWorkerBuilder(options);
   return <F extends (...args: any[]) => any>(fn: F): TaskFunctionHandle<F> => {
     const handle = builder.init(fn);
     const call = (...args: unknown[]) => (handle.submit as any)(...args);
     // The handle keeps the function's name (and length), as a decorated function would.
     Object.defineProperty(call, 'name', { value: typeof fn === 'function' ? fn.name : 'task', configurable: true });
     Object.defineProperty(call, 'length', { value: typeof fn === 'function' ? fn.length : 0, configurable: true });
-    return Object.assign(call, handle, { submit: handle.submit, map: handle.map }) as unknown as TaskFunctionHandle<F>;
+    return Object.assign(call, handle, { submit: handle.submit, map: handle.map });
   };
 }

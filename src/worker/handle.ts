@@ -286,7 +286,7 @@ export class HandleCore {
 
   /** Sends held calls from the front, in order, as their arguments become ready. */
   private pumpHeld(): void {
-    while (this.held.length > 0 && this.held[0]!.resolvedArgs && !this.stopped) {
+    while (this.held.length > 0 && this.held[0].resolvedArgs && !this.stopped) {
       const h = this.held.shift()!;
       if (h.future.done) continue;
       h.future.args = h.resolvedArgs!;

@@ -10,13 +10,13 @@ export function toLimits(value: unknown): LimitsLike {
   if (value === undefined) return emptyLimitSet();
   if (value instanceof LimitSet || value instanceof LimitPool || value instanceof AdaptiveLimit) return value as LimitsLike;
   if (Array.isArray(value)) {
-    if (value.length > 0 && value.every((v) => v instanceof LimitSet)) return new LimitPool(value as LimitSet[]) as LimitsLike;
+    if (value.length > 0 && value.every((v) => v instanceof LimitSet)) return new LimitPool(value);
     if (value.some((v) => v instanceof LimitSet || v instanceof LimitPool)) {
       throw new ConfigError(
         `Invalid option 'limits': an array must hold only limits (RateLimit, CallLimit, ResourceLimit) or only LimitSets, got ${value.map(show).join(', ')}; to combine sets, pass new LimitPool([setA, setB])`,
       );
     }
-    return new LimitSet(value as any) as LimitsLike;
+    return new LimitSet(value as any);
   }
   throw new ConfigError(`Invalid option 'limits': got ${show(value)}; expected an array of limits, a LimitSet, a LimitPool, an array of LimitSets or an AdaptiveLimit`);
 }

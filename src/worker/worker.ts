@@ -94,7 +94,7 @@ export class Worker {
 
   /** Starts configuring workers of this class. Bad options throw ConfigError here. */
   static options<C extends WorkerClass>(this: C, options: WorkerOptionsFor<InstanceType<C>>): WorkerBuilder<C> {
-    return new WorkerBuilder(this, options as WorkerOptions);
+    return new WorkerBuilder(this, options);
   }
 }
 Object.defineProperty(Worker, Symbol.for('concurry.WorkerBase'), { value: true });
@@ -182,12 +182,12 @@ export class WorkerBuilder<C extends WorkerClass> {
       () => core.observes('limit-wait'),
     );
     const retry = retryOptionsOf(o);
-    const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget as any, o.clock as Clock | undefined) : undefined;
+    const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget, o.clock as Clock | undefined) : undefined;
     const transport = this.buildTransport({
       workerClass: this.workerClass,
       moduleRef: undefined,
       ctorArgs,
-      runtimeOptions: { maxConcurrency: o.maxConcurrency, retry, ...(o.chaos ? { chaos: o.chaos as ResilienceOptions['chaos'] } : {}) },
+      runtimeOptions: { maxConcurrency: o.maxConcurrency, retry, ...(o.chaos ? { chaos: o.chaos } : {}) },
       onEvent: (e) => core.onEvent(e),
       limits,
       workerIndex: 0,

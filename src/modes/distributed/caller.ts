@@ -104,7 +104,7 @@ export class CallerClient {
     while (!this.closed) {
       let item: [Buffer, Buffer] | null;
       try {
-        item = (await this.blk.blpopBuffer(key, 0)) as [Buffer, Buffer] | null;
+        item = (await this.blk.blpopBuffer(key, 0));
       } catch {
         if (this.closed) return;
         await new Promise((r) => setTimeout(r, 50).unref());
@@ -115,7 +115,7 @@ export class CallerClient {
       // Whatever else is waiting comes in one more round trip (LPOP with a count: Redis >= 6.2).
       if (this.lpopCount) {
         try {
-          const more = (await this.blk.lpopBuffer(key, 256)) as unknown as Buffer[] | null;
+          const more = await this.blk.lpopBuffer(key, 256);
           if (more) for (const b of more) this.dispatch(b);
         } catch (error) {
           if (this.closed) return;
@@ -131,7 +131,7 @@ export class CallerClient {
     const tag = buffer[0];
     if (tag === TAG_CLAIMED) {
       const [instanceId, hostId] = buffer.subarray(1).toString('utf8').split(' ');
-      this.routes.get(instanceId!)?.onClaimed(instanceId!, hostId!);
+      this.routes.get(instanceId)?.onClaimed(instanceId, hostId);
       return;
     }
     if (tag !== TAG_MESSAGES) return;
@@ -181,7 +181,7 @@ export class CallerClient {
   ctlQueue(name: string): BullQueue {
     let q = this.ctlQueues.get(name);
     if (!q) {
-      q = new this.bullmq.Queue(name, { connection: this.cmd as any, prefix: this.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+      q = new this.bullmq.Queue(name, { connection: this.cmd, prefix: this.prefix, skipVersionCheck: true, skipMetasUpdate: true });
       q.on('error', () => {});
       this.ctlQueues.set(name, q);
     }
@@ -191,7 +191,7 @@ export class CallerClient {
   /** A new BullMQ queue object on the shared connection. */
   queue(name: string): BullQueue {
     const q = new this.bullmq.Queue(name, {
-      connection: this.cmd as any,
+      connection: this.cmd,
       prefix: this.prefix,
       skipVersionCheck: true,
       skipMetasUpdate: true,
@@ -223,7 +223,7 @@ export class CallerClient {
     const stale: string[] = [];
     const served = new Set<string>();
     raw.forEach((value, i) => {
-      if (value === null) return void stale.push(ids[i]!);
+      if (value === null) return void stale.push(ids[i]);
       try {
         const info = JSON.parse(value) as HostInfo;
         for (const c of info.classes) served.add(c);
@@ -246,7 +246,7 @@ export class CallerClient {
     const withRoom = live.filter((h) => h.info.hosted < h.info.capacity);
     const candidates = withRoom.length ? withRoom : live;
     candidates.sort((a, b) => a.load - b.load || a.recent - b.recent || (a.info.id < b.info.id ? -1 : 1));
-    const chosen = candidates[0]!.info.id;
+    const chosen = candidates[0].info.id;
     let recent = this.recentPlacements.get(chosen);
     if (!recent) this.recentPlacements.set(chosen, (recent = new Set()));
     recent.add(placementId);

@@ -122,7 +122,7 @@ function ioredisOptions(conn: RedisConnectionOptions, name: string): { url?: str
     ...(rest as RedisOptions),
   };
   if (tls === true) options.tls = {};
-  else if (tls && typeof tls === 'object') options.tls = tls as RedisOptions['tls'];
+  else if (tls && typeof tls === 'object') options.tls = tls;
   if (url && /^rediss:/i.test(url) && options.tls === undefined) options.tls = {};
   return { url, options };
 }

@@ -261,7 +261,7 @@ class Host implements DistributedHost {
       for (const [i, id] of ids.entries()) {
         if (infos[i] !== null) continue;
         await this.cmd.srem(this.keys.hosts, id);
-        const q = new this.bullmq.Queue(this.keys.hostQueue(id), { connection: this.cmd as any, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+        const q = new this.bullmq.Queue(this.keys.hostQueue(id), { connection: this.cmd, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
         await q.obliterate({ force: true }).catch(() => {});
         await q.close().catch(() => {});
       }
@@ -274,7 +274,7 @@ class Host implements DistributedHost {
 
   private placementWorker(queue: string, shared: boolean): BullWorker {
     const worker: BullWorker = new this.bullmq.Worker(queue, (job: Job, token?: string) => this.onPlacement(job, token, shared), {
-      connection: this.cmd as any,
+      connection: this.cmd,
       prefix: this.keys.prefix,
       concurrency: this.capacity,
       lockDuration: this.leaseMs,
@@ -355,7 +355,7 @@ class Host implements DistributedHost {
 
   /** Deletes an instance's keys (when its caller is gone and cannot). */
   async dropInstanceKeys(instanceId: string): Promise<void> {
-    const q = new this.bullmq.Queue(this.keys.instanceQueue(instanceId), { connection: this.cmd as any, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+    const q = new this.bullmq.Queue(this.keys.instanceQueue(instanceId), { connection: this.cmd, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
     await q.obliterate({ force: true }).catch(() => {});
     await q.close().catch(() => {});
     await this.cmd.del(this.keys.instance(instanceId)).catch(() => {});
@@ -364,7 +364,7 @@ class Host implements DistributedHost {
   /** A BullMQ worker consuming one instance's call queue (its own blocking connection). */
   instanceWorker(instanceId: string, processor: (job: Job) => void): BullWorker {
     const w = new this.bullmq.Worker(this.keys.instanceQueue(instanceId), async (job: Job) => processor(job), {
-      connection: this.cmd as any,
+      connection: this.cmd,
       prefix: this.keys.prefix,
       // Fetch ahead: jobs are numbered, HostedInstance runs them in order whatever order they come in.
       concurrency: INSTANCE_PREFETCH,
@@ -528,7 +528,7 @@ class Host implements DistributedHost {
     for (const w of this.callerWatches.values()) if (w.timer) clearTimeout(w.timer);
     this.callerWatches.clear();
     await within(Promise.all(this.ctlWorkers.map((w) => w.close(true))), 3000);
-    const own = new this.bullmq.Queue(this.keys.hostQueue(this.id), { connection: this.cmd as any, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+    const own = new this.bullmq.Queue(this.keys.hostQueue(this.id), { connection: this.cmd, prefix: this.keys.prefix, skipVersionCheck: true, skipMetasUpdate: true });
     await within(own.obliterate({ force: true }), 3000);
     await within(own.close(), 1000);
     for (const s of this.limitSets.values()) s.dispose();

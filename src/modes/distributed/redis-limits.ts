@@ -297,7 +297,7 @@ export async function readLimitStats(client: ScriptClient, keys: Keys, set: Limi
   const values = await client.concurryLimitStats(scriptKeys.length, ...scriptKeys, set.limits.length, ...args);
   const out: Record<string, unknown> = {};
   set.limits.forEach((l, i) => {
-    const available = values[i]!;
+    const available = values[i];
     out[l.key] = {
       kind: l.kind,
       ...(l.kind === 'resource' ? { held: l.capacity - available } : { algorithm: l.algorithm }),

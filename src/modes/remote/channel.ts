@@ -41,7 +41,7 @@ export interface Channel {
 // workers/ sits at the package root: three folders up from src/modes/remote/ (sources, tests),
 // four from dist/src/modes/remote/ (the published build).
 const bootstrapCandidates = ['../../../workers/bootstrap.mjs', '../../../../workers/bootstrap.mjs'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-const bootstrap = bootstrapCandidates.find((p) => existsSync(p)) ?? bootstrapCandidates[0]!;
+const bootstrap = bootstrapCandidates.find((p) => existsSync(p)) ?? bootstrapCandidates[0];
 
 /**
  * The parent's Node flags that a worker should share: module loaders and resolution conditions.
@@ -51,11 +51,11 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
   const withValue = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const name = a.split('=')[0]!;
+    const a = argv[i];
+    const name = a.split('=')[0];
     if (withValue.has(name)) {
       out.push(a);
-      if (!a.includes('=') && i + 1 < argv.length) out.push(argv[++i]!);
+      if (!a.includes('=') && i + 1 < argv.length) out.push(argv[++i]);
     } else if (a === '--enable-source-maps' || a === '--no-warnings' || a.startsWith('--experimental-')) {
       out.push(a);
     } else if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '--input-type') {
@@ -136,7 +136,7 @@ export function processChannel(): Channel {
     kind: 'process',
     started,
     post: (msg) => {
-      if (child.connected) child.send(msg as object);
+      if (child.connected) child.send(msg);
     },
     onMessage: (fn) => child.on('message', fn as (m: unknown) => void),
     onExit: (fn) =>

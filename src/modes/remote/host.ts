@@ -94,7 +94,7 @@ export function startHost(port: HostPort): void {
         try {
           port.post({ t: 'results', batch: result });
         } catch (error) {
-          postUnsendable(result[0] as number, batchMethods[i / WIRE_STRIDE]!, describeUncloneable(result[2]) || describeThrown(error));
+          postUnsendable(result[0] as number, batchMethods[i / WIRE_STRIDE], describeUncloneable(result[2]) || describeThrown(error));
         }
       }
     }
@@ -158,7 +158,7 @@ export function startHost(port: HostPort): void {
     // that then kills the worker (a busy loop ended by a timeout, a SIGKILL) cannot take them along.
     // Calls started while a message's calls are submitted keep batching.
     if (!inRun && outbox.length > 0) postResults();
-    startedMarker!.starting(seqOfSlot[slot]!, received);
+    startedMarker!.starting(seqOfSlot[slot], received);
   };
   // process.exit() in a method, or an uncaught exception: the results of the calls that finished
   // before it are still in the outbox, and the marker may be ahead of the calls that started.
@@ -179,7 +179,7 @@ export function startHost(port: HostPort): void {
       for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
         const id = batch[i] as number;
         const ref = batch[i + 1];
-        const method = typeof ref === 'number' ? methods[ref]! : (ref as string);
+        const method = typeof ref === 'number' ? methods[ref] : (ref as string);
         runtime.submit(id, method, batch[i + 2] as unknown[], settlerFor(id, method));
       }
     } finally {

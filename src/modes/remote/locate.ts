@@ -21,7 +21,7 @@ function stackFiles(): string[] {
   for (const line of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^():]+\.[cm]?[jt]sx?)(?::\d+){0,2}\)?\s*$/.exec(line.trim());
     if (!m) continue;
-    const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
+    const file = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
     if (file.startsWith(packageRoot + '/src/') || file.startsWith(packageRoot + '/dist/') || file.includes('/node_modules/')) continue;
     if (!files.includes(file)) files.push(file);
   }

@@ -190,7 +190,7 @@ export class RemoteTransport implements Transport {
     if (slot < 0 || this.exited) return;
     // A call still queued behind others ignored no abort: the worker drops it when it reads the
     // cancel already sent. Only a call that may be running costs its worker.
-    const seq = this.slotSeq[slot]!;
+    const seq = this.slotSeq[slot];
     if (seq < 0 || !mayHaveStarted(seq, this.channel.started.read())) return;
     this.fatalError = new Error(`terminated: ${reason}`);
     this.channel.kill();
@@ -347,7 +347,7 @@ export class RemoteTransport implements Transport {
     if (msg.op === 'acquire') {
       const controller = new AbortController();
       this.acquiring.set(msg.rid, controller);
-      const target = msg.set === undefined ? this.init.limits : this.sharedTargets[msg.set]!;
+      const target = msg.set === undefined ? this.init.limits : this.sharedTargets[msg.set];
       target.acquire(msg.requested, { timeout: msg.timeout, signal: controller.signal }).then(
         (acq) => {
           this.acquiring.delete(msg.rid);
@@ -397,7 +397,7 @@ export class RemoteTransport implements Transport {
     this.acquiring.clear();
     for (const acq of this.held.values()) acq.release({ force: true });
     this.held.clear();
-    this.shared?.sets.forEach((set, i) => set.threadGone(this.shared!.state.sets[i]!.holdings, this.channel.threadId!));
+    this.shared?.sets.forEach((set, i) => set.threadGone(this.shared!.state.sets[i].holdings, this.channel.threadId!));
     if (this.stopping) {
       this.dead = new WorkerCrashedError(`${this.init.workerClass.name} worker is stopped`);
     } else {
@@ -411,7 +411,7 @@ export class RemoteTransport implements Transport {
       // must not be sent to this same dead worker again.
       this.init.onCrash?.(this.dead);
       for (const slot of slots) {
-        const seq = this.slotSeq[slot]!;
+        const seq = this.slotSeq[slot];
         const method = this.slotCalls[slot]!.method;
         const where = `${this.init.workerClass.name}.${method}`;
         const error =
@@ -434,8 +434,8 @@ export class RemoteTransport implements Transport {
   /** Slots of the calls in flight in send order: posted ones by sequence number, then the outbox's. */
   private slotsInFlight(): number[] {
     const posted: number[] = [];
-    for (let slot = 0; slot < this.slotCalls.length; slot++) if (this.slotCalls[slot] && this.slotSeq[slot]! >= 0) posted.push(slot);
-    posted.sort((a, b) => this.slotSeq[a]! - this.slotSeq[b]!);
+    for (let slot = 0; slot < this.slotCalls.length; slot++) if (this.slotCalls[slot] && this.slotSeq[slot] >= 0) posted.push(slot);
+    posted.sort((a, b) => this.slotSeq[a] - this.slotSeq[b]);
     for (let i = 0; i < this.outbox.length; i += WIRE_STRIDE) posted.push(this.outbox[i] as number);
     return posted;
   }

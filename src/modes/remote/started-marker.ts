@@ -83,7 +83,7 @@ export function fileMarker(childFd: number): StartedMarkerReader & { fd: number 
     read() {
       if (closed) return 0;
       readSync(fd, bytes, 0, 4, 0);
-      return cell[0]!;
+      return cell[0];
     },
     close() {
       if (closed) return;

@@ -13,7 +13,7 @@ export type LocateAttempt = { url: string; error: unknown } | { url: string; err
 const TS_FILE = /\.[cm]?tsx?$/;
 
 function firstLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0]!;
+  return String((error as Error)?.message ?? error).split('\n')[0];
 }
 
 /** Whether the module at `url` declares `class <name>` at the start of a line (read from disk; false when it cannot be read). */
@@ -60,7 +60,7 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'function') return value.name ? `a function (${value.name})` : 'an anonymous function';
   if (typeof value !== 'object') return `a ${typeof value}`;
-  const ctor = (value as object).constructor;
+  const ctor = (value).constructor;
   if (!(ctor && ctor !== Object && typeof ctor.name === 'string' && ctor.name)) return 'an object';
   return `${/^[AEIOU]/.test(ctor.name) ? 'an' : 'a'} ${ctor.name} instance`;
 }
