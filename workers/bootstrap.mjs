@@ -4,10 +4,10 @@
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
 import { loadConcurry } from './load-concurry.mjs';
 
-const { startHost, workerThreadPort } = (await loadConcurry('modes/remote/host')).module;
+const { runWorkerHost, workerThreadPort } = (await loadConcurry('modes/ipc/worker-host')).module;
 
 if (!isMainThread && workerData?.concurryPort) {
-  startHost({ ...workerThreadPort(workerData.concurryPort), transfers: true, exit: (c) => process.exit(c) });
+  runWorkerHost({ ...workerThreadPort(workerData.concurryPort), transfers: true, exit: (c) => process.exit(c) });
 } else if (process.send) {
   // A child process must not outlive its parent: the IPC channel closes when the parent dies, even by
   // SIGKILL, and a watchdog thread ends the process when the main thread is too busy to notice.
@@ -19,7 +19,7 @@ if (!isMainThread && workerData?.concurryPort) {
   });
   watchdog.on('error', () => {}); // without it the parent's death goes unnoticed while the main thread is busy; nothing else breaks
   watchdog.unref();
-  startHost({
+  runWorkerHost({
     post: (m) => {
       process.send(m);
     },

@@ -1,6 +1,6 @@
 /** `process` mode: one child process per worker instance. */
 import { registerMode } from './registry.js';
-import { RemoteTransport } from './remote/remote-transport.js';
-import { processChannel } from './remote/channel.js';
+import { IpcTransport } from './ipc/ipc-transport.js';
+import { processChannel } from './ipc/channel.js';
 
-registerMode('process', (init) => new RemoteTransport(init, processChannel()));
+registerMode('process', (init) => new IpcTransport(init, processChannel()));

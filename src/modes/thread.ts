@@ -3,8 +3,8 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { registerOption } from '../config/options.js';
 import { checkNumber, configError, rejectUnknownKeys } from '../config/validate.js';
 import { registerMode } from './registry.js';
-import { RemoteTransport } from './remote/remote-transport.js';
-import { threadChannel } from './remote/channel.js';
+import { IpcTransport } from './ipc/ipc-transport.js';
+import { threadChannel } from './ipc/channel.js';
 
 const RESOURCE_LIMIT_KEYS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
@@ -21,4 +21,4 @@ registerOption('resourceLimits', (value) => {
   return value;
 });
 
-registerMode('thread', (init) => new RemoteTransport(init, threadChannel(init.options.resourceLimits as ResourceLimits | undefined)));
+registerMode('thread', (init) => new IpcTransport(init, threadChannel(init.options.resourceLimits as ResourceLimits | undefined)));

@@ -2,7 +2,7 @@
  * Limits in shared memory: the algorithms and LimitSet counters move into a SharedArrayBuffer when
  * a set is shared with thread workers. These tests drive the shared state from two "threads" in
  * one (two objects over the same memory, as a worker thread would attach) so every interleaving
- * is reproducible; test/modes/remote.test.ts runs the real threads.
+ * is reproducible; test/modes/ipc.test.ts runs the real threads.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

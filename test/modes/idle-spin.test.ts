@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdleSpin, spinGate, type SpinPolicy } from '../../src/modes/remote/idle-spin.js';
+import { IdleSpin, spinGate, type SpinPolicy } from '../../src/modes/ipc/idle-spin.js';
 
 const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: 0 };
 

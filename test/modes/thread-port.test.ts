@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createThreadPort, threadPortEnd } from '../../src/modes/remote/thread-port.js';
+import { createThreadPort, threadPortEnd } from '../../src/modes/ipc/thread-port.js';
 
 /** Both ends in this thread: the doorbell works the same whichever thread reads it. */
 function pair() {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, type Mode } from '../../src/index.js';
-import { describeType, locateFailureMessage } from '../../src/modes/remote/worker-messages.js';
+import { describeType, locateFailureMessage } from '../../src/modes/ipc/worker-messages.js';
 import { OpenAIClassifier } from '../fixtures/openai-workers.js';
 
 const fixture = (name: string) => pathToFileURL(new URL(`../fixtures/${name}`, import.meta.url).pathname).href;

@@ -9,7 +9,7 @@ import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
-import { RemoteLimits } from './remote-limits.js';
+import { WorkerLimitsClient } from './worker-limits.js';
 import { locateFailureMessage, type LocateAttempt } from './worker-messages.js';
 import type { LimitsLike } from '../../limits/limit-set.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
@@ -40,7 +40,7 @@ function describeUncloneable(value: unknown): string {
   }
 }
 
-export function startHost(port: HostPort): void {
+export function runWorkerHost(port: HostPort): void {
   // A worker that throws outside any call is broken: say why, then exit so the caller replaces it.
   const fatal = (error: unknown) => {
     try {
@@ -63,7 +63,7 @@ export function startHost(port: HostPort): void {
   const early: WireCalls = [];
   let methods: string[] = [];
   // Limits the caller serves over the channel; a thread worker of a LimitSet takes what fits itself.
-  const remoteLimits = new RemoteLimits((m) => port.post(m));
+  const remoteLimits = new WorkerLimitsClient((m) => port.post(m));
   let nextBudgetRid = 1;
   const budgetWaiters = new Map<number, (ok: boolean) => void>();
 

@@ -1,4 +1,4 @@
-/** The two pipes a remote worker can sit behind: a worker thread, or a forked child process. */
+/** The two pipes a worker thread or child process can sit behind: a worker thread, or a forked child process. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,8 @@ export interface Channel {
   unref(): void;
 }
 
-// workers/ sits at the package root: three folders up from src/modes/remote/ (sources, tests),
-// four from dist/src/modes/remote/ (the published build).
+// workers/ sits at the package root: three folders up from src/modes/ipc/ (sources, tests),
+// four from dist/src/modes/ipc/ (the published build).
 const bootstrapCandidates = ['../../../workers/bootstrap.mjs', '../../../../workers/bootstrap.mjs'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 const bootstrap = bootstrapCandidates.find((p) => existsSync(p)) ?? bootstrapCandidates[0];
 

@@ -25,12 +25,12 @@ import { moduleCandidates } from './locate.js';
 import { uncloneableInitArgument } from './worker-messages.js';
 import { publicMethodNames } from '../../runtime/methods.js';
 import { CALLER_SPIN, IdleSpin, callerMaySpin } from './idle-spin.js';
-import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type RemoteAcquireReply, type WireCalls } from './protocol.js';
+import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type LimitsAcquireReply, type WireCalls } from './protocol.js';
 
 /** Extra time a worker gets after the stop timeout to exit on its own before it is killed. */
 const STOP_GRACE_MS = 1000;
 
-export class RemoteTransport implements Transport {
+export class IpcTransport implements Transport {
   /**
    * Calls in flight by wire slot; a settled call's slot goes to `freeSlots` for reuse. Two parallel
    * arrays and a free list: no hashing and no allocation per call.
@@ -355,7 +355,7 @@ export class RemoteTransport implements Transport {
           const acqId = this.nextAcqId++;
           this.held.set(acqId, acq);
           const needsUpdate = [...acq.amounts.keys()].filter((k) => (target as any).needsUpdate?.(k) ?? false);
-          const reply: RemoteAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
+          const reply: LimitsAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
           this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: true, value: reply });
         },
         (error) => {
@@ -452,14 +452,14 @@ export class RemoteTransport implements Transport {
 }
 
 /** Transports that sent calls this turn and may poll for their replies once the turn is over. */
-let awaiting: RemoteTransport[] = [];
+let awaiting: IpcTransport[] = [];
 
 /**
  * Polls for replies once this turn's callbacks and microtasks are done (an immediate), when the
  * caller has nothing else to run. However many workers it waits on, the event loop is held for at
  * most one caller polling budget per turn.
  */
-function awaitRepliesSoon(transport: RemoteTransport): void {
+function awaitRepliesSoon(transport: IpcTransport): void {
   if (awaiting.push(transport) === 1) setImmediate(awaitReplies);
 }
 

@@ -7,7 +7,7 @@
 import { TimeoutError } from '../../errors.js';
 import { Acquisition, type AcquisitionOwner } from '../../limits/acquisition.js';
 import { checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
-import type { FromWorker, RemoteAcquireReply } from './protocol.js';
+import type { FromWorker, LimitsAcquireReply } from './protocol.js';
 
 type Post = (msg: FromWorker) => void;
 
@@ -16,7 +16,7 @@ type Post = (msg: FromWorker) => void;
  * in-process sets, over an owner that posts the release (so update(), disposal and the
  * missing-update rule behave identically in every mode).
  */
-function remoteAcquisition(post: Post, reply: RemoteAcquireReply): Acquisition {
+function remoteAcquisition(post: Post, reply: LimitsAcquireReply): Acquisition {
   const owner: AcquisitionOwner = {
     giveBack: (_amounts, used) =>
       post({ t: 'limits', rid: 0, op: 'release', acqId: reply.acqId, used: used ? Object.fromEntries(used) : {}, force: true }),
@@ -25,7 +25,7 @@ function remoteAcquisition(post: Post, reply: RemoteAcquireReply): Acquisition {
   return new Acquisition(owner, new Map(reply.amounts), reply.config);
 }
 
-export class RemoteLimits implements LimitsLike {
+export class WorkerLimitsClient implements LimitsLike {
   private nextRid = 1;
   /** Requests the caller has not answered yet; `acquire` marks those answered with an acquisition. */
   private readonly waiting = new Map<number, { resolve: (a: any) => void; reject: (e: unknown) => void; acquire?: boolean }>();
@@ -58,7 +58,7 @@ export class RemoteLimits implements LimitsLike {
     if (!w) return;
     this.waiting.delete(rid);
     if (!ok) w.reject(value);
-    else w.resolve(w.acquire ? remoteAcquisition(this.post, value as RemoteAcquireReply) : value);
+    else w.resolve(w.acquire ? remoteAcquisition(this.post, value as LimitsAcquireReply) : value);
   }
 
   /**

@@ -62,7 +62,7 @@ export type FromWorker =
   | { t: 'stopped' };
 
 /** What the caller answers to a successful remote acquire. */
-export interface RemoteAcquireReply {
+export interface LimitsAcquireReply {
   acqId: number;
   amounts: [string, number][];
   config: Record<string, unknown>;
