@@ -113,7 +113,11 @@ export class Acquisition {
     this.release();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
+  /** As {@link release}; a missing-update error rejects the returned Promise (thrown inside its executor). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.release();
+      resolve();
+    });
   }
 }

@@ -10,7 +10,7 @@ const NO_OPTIONS: AcquireOptions = Object.freeze({});
 
 /** Checks acquire()'s options (an object with an optional timeout >= 0 and an AbortSignal); used by every kind of set. */
 export function checkAcquireOptions(options: AcquireOptions | undefined): AcquireOptions {
-  if (options === undefined) return NO_OPTIONS; // the common case, on the hot path: no allocation
+  if (options === undefined) return NO_OPTIONS; // the common case, on the hot path: no allocation (docs/decisions/limits-acquire-hot-path.md)
   const o = checkOptionsArgument('acquire()', options);
   checkDuration('acquire({ timeout })', o.timeout);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw configError('acquire({ signal })', o.signal, 'an AbortSignal');
@@ -39,7 +39,7 @@ export function amountsOf(
     throw new ConfigError(`acquire(): requested must be an object of amounts by key, e.g. { tokens: 100 }, got ${show(requested)}`);
   }
   const amounts = new Map<string, number>();
-  let named = false; // no Object.keys() array per acquire: this is the hot path
+  let named = false; // no Object.keys() array per acquire: hot path (docs/decisions/limits-acquire-hot-path.md)
   for (const [key, n] of Object.entries(requested)) {
     named = true;
     const entry = limits.get(key);
