@@ -4,18 +4,7 @@
  * tryAcquire()/stats(), and the same errors as a set in the caller's thread.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  AbortError,
-  Acquisition,
-  ConfigError,
-  LimitPool,
-  LimitSet,
-  LimitUsageError,
-  RateLimit,
-  ResourceLimit,
-  TimeoutError,
-  type LimitsLike,
-} from '../../src/index.js';
+import { AbortError, Acquisition, ConfigError, LimitPool, LimitSet, LimitUsageError, RateLimit, ResourceLimit, TimeoutError, type LimitsLike } from '../../src/index.js';
 import { WorkerLimitsClient } from '../../src/modes/ipc/worker-limits.js';
 import type { FromWorker, LimitsAcquireReply } from '../../src/modes/ipc/protocol.js';
 
