@@ -10,7 +10,7 @@ import { CallLimit, RateLimit, ResourceLimit, type Limit } from './limit.js';
 import type { AcquireOptions, Requested } from './limits-like.js';
 
 /** A limit as plain data, to rebuild it in another thread. */
-export type LimitData = { kind: Limit['kind']; key: string; capacity: number; window?: number; algorithm?: RateAlgorithmName };
+type LimitData = { kind: Limit['kind']; key: string; capacity: number; window?: number; algorithm?: RateAlgorithmName };
 
 /** What a shared set sends to a worker thread. */
 export interface SharedLimitSetState {
