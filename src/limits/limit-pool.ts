@@ -75,7 +75,9 @@ export class LimitPool<S extends LimitsLike = LimitSet> implements LimitsLike {
     return this.pick().acquire(requested, options);
   }
 
+  /** Tries the next set; answers as that kind of set does (at once for LimitSets). */
   tryAcquire(requested?: Requested): ReturnType<S['tryAcquire']> {
+    // TypeScript widens a generic S's method call to LimitsLike's return type; it is S's own.
     return this.pick().tryAcquire(requested) as ReturnType<S['tryAcquire']>;
   }
 
