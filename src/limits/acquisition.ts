@@ -19,7 +19,7 @@ export interface ReleaseOptions {
 }
 
 /** The error of a RateLimit released without update(), naming the keys and the fix. */
-export function missingUpdateError(missing: readonly string[]): LimitUsageError {
+function missingUpdateError(missing: readonly string[]): LimitUsageError {
   return new LimitUsageError(
     `Acquisition released without update() for rate limit(s): ${missing.join(', ')} — call acq.update({ ${missing.map((k) => `${k}: used`).join(', ')} }) before releasing (everything was released anyway)`,
   );
@@ -113,7 +113,11 @@ export class Acquisition {
     this.release();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
+  /** As {@link release}; a missing-update error rejects the returned Promise (thrown inside its executor). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.release();
+      resolve();
+    });
   }
 }

@@ -51,7 +51,7 @@ const SCALED = 0;
 const LAST = 1;
 
 /** Token bucket: starts full, refills continuously at capacity per window, refunds unused tokens. Bursts up to capacity. */
-export class TokenBucket extends StateCells implements RateAlgorithm {
+class TokenBucket extends StateCells implements RateAlgorithm {
   // s[SCALED]: tokens × window (so refill per ms is exactly `capacity`); s[LAST]: last refill, ms.
   constructor(private readonly capacity: number, private readonly window: number, now: number, attached?: Float64Array) {
     super(2, attached);
@@ -91,7 +91,7 @@ export class TokenBucket extends StateCells implements RateAlgorithm {
 const LEVEL = 0;
 
 /** Leaky bucket (a meter): the level rises by each request and drains at capacity per window, keeping fractional progress. Bursts up to capacity; no refunds. */
-export class LeakyBucket extends StateCells implements RateAlgorithm {
+class LeakyBucket extends StateCells implements RateAlgorithm {
   // s[LEVEL]: level × window; s[LAST]: last drain, ms.
   constructor(private readonly capacity: number, private readonly window: number, now: number, attached?: Float64Array) {
     super(2, attached);
@@ -246,7 +246,7 @@ const TAKEN = 0;
 const START = 1;
 
 /** Fixed window: a counter reset every window (windows start at the first use, not the wall clock). Up to 2× capacity across a boundary. */
-export class FixedWindow extends StateCells implements RateAlgorithm {
+class FixedWindow extends StateCells implements RateAlgorithm {
   // s[TAKEN]: units taken in the current window; s[START]: when it started, ms.
   constructor(private readonly capacity: number, private readonly window: number, now: number, attached?: Float64Array) {
     super(2, attached);
@@ -284,7 +284,7 @@ const TAT = 0;
  * a request fits when TAT − now stays within τ = window. Times are scaled by capacity, so T is an
  * integer. Bursts up to capacity; refunds move TAT back.
  */
-export class Gcra extends StateCells implements RateAlgorithm {
+class Gcra extends StateCells implements RateAlgorithm {
   // s[TAT]: TAT × capacity.
   constructor(private readonly capacity: number, private readonly window: number, now: number, attached?: Float64Array) {
     super(1, attached);

@@ -1,5 +1,6 @@
 export { RateLimit, CallLimit, ResourceLimit, isLimit, type Limit, type RateLimitOptions, type CallLimitOptions, type ResourceLimitOptions } from './limit.js';
-export { LimitSet, emptyLimitSet, type LimitSetOptions, type AcquireOptions, type Requested, type LimitsLike } from './limit-set.js';
+export { LimitSet, emptyLimitSet, type LimitSetOptions } from './limit-set.js';
+export type { AcquireOptions, Requested, LimitsLike, MaybePromise } from './limits-like.js';
 export { LimitPool, type LimitPoolOptions } from './limit-pool.js';
 export { Acquisition, LimitUsageError, type ReleaseOptions } from './acquisition.js';
 export { RATE_ALGORITHMS, createAlgorithm, type RateAlgorithmName, type RateAlgorithm } from './algorithms.js';

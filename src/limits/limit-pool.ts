@@ -7,7 +7,8 @@ import { ConfigError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptionsArgument, checkRandom, rejectUnknownKeys, show } from '../config/validate.js';
 import type { RandomSource } from '../clock.js';
 import type { Acquisition } from './acquisition.js';
-import { LimitSet, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limit-set.js';
+import { LimitSet } from './limit-set.js';
+import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limits-like.js';
 
 export interface LimitPoolOptions {
   loadBalancing?: 'round-robin' | 'random';
@@ -17,15 +18,17 @@ export interface LimitPoolOptions {
 }
 
 /** What a LimitPool draws on: a LimitSet, or any set with the same surface (distributed hosts pool sets kept in Redis). */
-export type PooledSet = LimitsLike & { needsUpdate(key: string): boolean };
-
-function isPooledSet(value: unknown): value is PooledSet {
+function isPooledSet(value: unknown): value is LimitsLike {
   if (value instanceof LimitSet) return true;
-  const v = value as Partial<PooledSet> | null;
+  const v = value as Partial<LimitsLike> | null;
   return typeof v === 'object' && v !== null && typeof v.acquire === 'function' && typeof v.tryAcquire === 'function' && typeof v.needsUpdate === 'function';
 }
 
-export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
+/**
+ * Several sets behind one `acquire` (see the module comment). `S` is the kind of set pooled: a
+ * pool of LimitSets answers `tryAcquire()` and `stats()` at once, like a LimitSet.
+ */
+export class LimitPool<S extends LimitsLike = LimitSet> implements LimitsLike {
   readonly sets: readonly S[];
   private readonly loadBalancing: 'round-robin' | 'random';
   private counter: number;
@@ -72,8 +75,10 @@ export class LimitPool<S extends PooledSet = LimitSet> implements LimitsLike {
     return this.pick().acquire(requested, options);
   }
 
-  tryAcquire(requested?: Requested): Acquisition | undefined {
-    return this.pick().tryAcquire(requested);
+  /** Tries the next set; answers as that kind of set does (at once for LimitSets). */
+  tryAcquire(requested?: Requested): ReturnType<S['tryAcquire']> {
+    // TypeScript widens a generic S's method call to LimitsLike's return type; it is S's own.
+    return this.pick().tryAcquire(requested) as ReturnType<S['tryAcquire']>;
   }
 
   run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {

@@ -9,13 +9,16 @@
  * nobody is waiting; everything else (waits, timeouts, FIFO order) is served by the owning set in
  * the caller's thread, over the worker's channel. Same algorithms, same code, either way.
  */
-import { threadId } from 'node:worker_threads';
 import { ConfigError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
-import { checkClock, checkDuration, checkOptionsArgument, checkRecord, configError, rejectUnknownKeys, show } from '../config/validate.js';
-import { Acquisition, LimitUsageError, type AcquisitionOwner } from './acquisition.js';
-import { createAlgorithm, type RateAlgorithm, type RateAlgorithmName } from './algorithms.js';
-import { CallLimit, RateLimit, ResourceLimit, isLimit, type Limit } from './limit.js';
+import { checkClock, checkOptionsArgument, checkRecord, rejectUnknownKeys, show } from '../config/validate.js';
+import { Acquisition, type AcquisitionOwner } from './acquisition.js';
+import { createAlgorithm, type RateAlgorithm } from './algorithms.js';
+import { amountsOf, checkAcquireOptions, rejectFailedCheck } from './amounts.js';
+import { isLimit, type Limit } from './limit.js';
+import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limits-like.js';
+import { SharedLock } from './shared-lock.js';
+import { limitFromData, limitToData, ownerClock, sharedFloat64, type OwnerLink, type SharedLimitSetState } from './shared-state.js';
 import { WakeTimer, abortError, armWaiter, disarmWaiter, type Waiter } from './waiters.js';
 
 /** Options of {@link LimitSet}. */
@@ -25,16 +28,6 @@ export interface LimitSetOptions {
   clock?: Clock;
 }
 
-/** Options of `acquire()`. */
-export interface AcquireOptions {
-  /** Give up after this many ms with TimeoutError. */
-  timeout?: number;
-  signal?: AbortSignal;
-}
-
-/** Amounts to acquire by key; Call and Resource limits not named are taken with 1. */
-export type Requested = Record<string, number>;
-
 interface KeyState {
   limit: Limit;
   rate?: RateAlgorithm;
@@ -42,51 +35,11 @@ interface KeyState {
   index: number;
 }
 
-/** A limit as plain data, to rebuild it in another thread. */
-type LimitData = { kind: Limit['kind']; key: string; capacity: number; window?: number; algorithm?: RateAlgorithmName };
-
-/** What a shared set sends to a worker thread (all cloneable; the buffers are shared, not copied). */
-export interface SharedLimitSetState {
-  limits: LimitData[];
-  /** Per key, in order: the rate algorithm's state, or null for a resource. */
-  rates: (Float64Array | null)[];
-  /** Resource units held, per key. */
-  held: Float64Array;
-  /** [lock, waiters at the owner]. */
-  sync: Int32Array;
-  /** What this worker thread holds through its own fast path, per key (given back if it dies). */
-  holdings: Float64Array;
-  /** The owner's performance.timeOrigin: every thread counts ms on the owner's clock. */
-  timeOrigin: number;
-  config: Record<string, unknown>;
-}
-
-/** How an attached set (in a worker thread) reaches the owning set for what it cannot grant itself. */
-export interface OwnerLink {
-  /** Acquires through the owner: waits in its FIFO queue. */
-  acquire(requested: Requested, options: AcquireOptions): Promise<Acquisition>;
-  /** Something was released here while requests wait at the owner: it should try to serve them. */
-  released(): void;
-}
-
-const LOCK = 0;
-const WAITERS = 1;
-/** Lock word of a thread: never 0 (free). */
-const LOCKED_BY_THIS_THREAD = threadId + 1;
-
 interface SetWaiter extends Waiter {
   amounts: Map<string, number>;
 }
 
-/** The surface workers use as `this.limits`; LimitSet and LimitPool both have it. */
-export interface LimitsLike {
-  acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition>;
-  tryAcquire(requested?: Requested): Acquisition | undefined;
-  run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R>;
-  stats(): Record<string, unknown>;
-  readonly config: Record<string, unknown>;
-}
-
+/** A set of limits acquired together, all or nothing, first come first served (see the module comment). */
 export class LimitSet implements LimitsLike, AcquisitionOwner {
   private readonly states = new Map<string, KeyState>();
   private readonly waiters: SetWaiter[] = [];
@@ -96,8 +49,8 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   private readonly warnedKeys = new Set<string>();
   /** Resource units held, by key index (moves to shared memory when shared). */
   private held: Float64Array;
-  /** Set once shared with threads: [lock, waiters]. Every touch of the counters then takes the lock. */
-  private sync?: Int32Array;
+  /** Set once shared with threads. Every touch of the counters then takes this lock. */
+  private sync?: SharedLock;
   /** In a worker thread: the owning set, and what this thread holds of it. */
   private owner?: OwnerLink;
   private holdings?: Float64Array;
@@ -128,9 +81,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
    * @internal
    */
   static attach(state: SharedLimitSetState, owner: OwnerLink): LimitSet {
-    const origin = state.timeOrigin;
-    const ownerClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() - origin };
-    const set = new LimitSet(state.limits.map(limitFromData), { config: state.config, clock: ownerClock });
+    const set = new LimitSet(state.limits.map(limitFromData), { config: state.config, clock: ownerClock(state.timeOrigin) });
     set.adopt(state, owner);
     return set;
   }
@@ -142,7 +93,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
       if (s.limit.kind !== 'resource') s.rate = createAlgorithm(s.limit.algorithm, s.limit.capacity, s.limit.window, now, state.rates[s.index]!);
     }
     this.held = state.held;
-    this.sync = state.sync;
+    this.sync = new SharedLock(state.sync);
     this.holdings = state.holdings;
     this.owner = owner;
   }
@@ -156,20 +107,18 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   shareWithThreads(): SharedLimitSetState | undefined {
     if (this.clock !== systemClock || this.owner) return undefined;
     if (!this.sync) {
-      const sync = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-      const held = new Float64Array(new SharedArrayBuffer(Math.max(1, this.states.size) * Float64Array.BYTES_PER_ELEMENT));
+      const held = sharedFloat64(this.states.size);
       held.set(this.held);
       this.held = held;
       for (const s of this.states.values()) s.rate?.share();
-      sync[WAITERS] = this.waiters.length;
-      this.sync = sync;
+      this.sync = SharedLock.create(this.waiters.length);
     }
     return {
       limits: [...this.states.values()].map((s) => limitToData(s.limit)),
       rates: [...this.states.values()].map((s) => s.rate?.share() ?? null),
       held: this.held,
-      sync: this.sync,
-      holdings: new Float64Array(new SharedArrayBuffer(Math.max(1, this.states.size) * Float64Array.BYTES_PER_ELEMENT)),
+      sync: this.sync.words,
+      holdings: sharedFloat64(this.states.size),
       timeOrigin: performance.timeOrigin,
       config: this.config,
     };
@@ -181,7 +130,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
    * @internal
    */
   threadGone(holdings: Float64Array, deadThreadId: number): void {
-    if (this.sync) Atomics.compareExchange(this.sync, LOCK, deadThreadId + 1, 0);
+    this.sync?.freeIfHeldBy(deadThreadId);
     this.lock();
     try {
       for (const s of this.states.values()) {
@@ -217,7 +166,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
       amounts = this.amountsFor(requested);
       options = checkAcquireOptions(acquireOptions);
     } catch (error) {
-      return Promise.reject(error);
+      return rejectFailedCheck(error);
     }
     const granted = this.takeIfFree(amounts);
     if (granted) return Promise.resolve(granted);
@@ -263,7 +212,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
     return out;
   }
 
-  /** @internal */
+  /** Whether `key` is a RateLimit whose acquisitions must report their usage with `update()` before release. */
   needsUpdate(key: string): boolean {
     return this.states.get(key)?.limit.needsUpdate ?? false;
   }
@@ -316,26 +265,21 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
 
   /** Requests waiting at the owner (the owner's own queue, or what shared memory says it is). */
   private waiting(): number {
-    return this.owner ? Atomics.load(this.sync!, WAITERS) : this.waiters.length;
+    return this.owner ? this.sync!.waiters : this.waiters.length;
   }
 
   /** Publishes the queue length to attached threads (under the lock). */
   private countWaiters(): void {
-    if (this.sync) Atomics.store(this.sync, WAITERS, this.waiters.length);
+    if (this.sync) this.sync.waiters = this.waiters.length;
   }
 
-  /**
-   * Only with shared memory: a spin lock (critical sections are a few arithmetic operations).
-   * The lock word names the holder's thread, so a holder that dies can be detected.
-   */
+  /** Only with shared memory: a set no other thread sees needs no lock. */
   private lock(): void {
-    const sync = this.sync;
-    if (!sync) return;
-    if (Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD) !== 0) lockContended(sync);
+    this.sync?.lock();
   }
 
   private unlock(): void {
-    if (this.sync) Atomics.store(this.sync, LOCK, 0);
+    this.sync?.unlock();
   }
 
   /** ms until all of `amounts` fit (0 = now; Infinity = when a resource is released). Under the lock. */
@@ -411,126 +355,7 @@ export class LimitSet implements LimitsLike, AcquisitionOwner {
   }
 }
 
-/** Longer than any live holder keeps the lock (a few arithmetic operations, or a GC pause). */
-const STUCK_LOCK_MS = 1000;
-
-/**
- * Spins until the lock is free. A thread terminated inside the critical section never frees it;
- * its exit event frees it (LimitSet.threadGone), but this thread may be the one that must process
- * that event — so a lock held by the same thread for {@link STUCK_LOCK_MS} is taken over.
- */
-function lockContended(sync: Int32Array): void {
-  let holder = 0;
-  let heldSince = 0;
-  for (let spins = 1; ; spins++) {
-    const seen = Atomics.compareExchange(sync, LOCK, 0, LOCKED_BY_THIS_THREAD);
-    if (seen === 0) return;
-    if (spins % 1024 !== 0) continue;
-    const now = performance.now();
-    if (seen !== holder) {
-      holder = seen;
-      heldSince = now;
-    } else if (now - heldSince > STUCK_LOCK_MS && Atomics.compareExchange(sync, LOCK, seen, LOCKED_BY_THIS_THREAD) === seen) {
-      process.emitWarning(`A shared LimitSet's lock was held by thread ${seen - 1} for over ${STUCK_LOCK_MS} ms; taken over (that thread died holding it)`, {
-        code: 'CONCURRY_LIMIT_LOCK_TAKEN_OVER',
-      });
-      return;
-    }
-  }
-}
-
-function limitToData(limit: Limit): LimitData {
-  return limit.kind === 'resource'
-    ? { kind: 'resource', key: limit.key, capacity: limit.capacity }
-    : { kind: limit.kind, key: limit.key, capacity: limit.capacity, window: limit.window, algorithm: limit.algorithm };
-}
-
-function limitFromData(d: LimitData): Limit {
-  if (d.kind === 'resource') return new ResourceLimit({ key: d.key, capacity: d.capacity });
-  if (d.kind === 'call') return new CallLimit({ window: d.window!, capacity: d.capacity, algorithm: d.algorithm });
-  return new RateLimit({ key: d.key, window: d.window!, capacity: d.capacity, algorithm: d.algorithm });
-}
-
-
-const NO_OPTIONS: AcquireOptions = Object.freeze({});
-
-/** Checks acquire()'s options (an object with an optional timeout >= 0 and an AbortSignal); used by every kind of set. */
-export function checkAcquireOptions(options: AcquireOptions | undefined): AcquireOptions {
-  if (options === undefined) return NO_OPTIONS; // the common case, on the hot path: no allocation
-  const o = checkOptionsArgument('acquire()', options);
-  checkDuration('acquire({ timeout })', o.timeout);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw configError('acquire({ signal })', o.signal, 'an AbortSignal');
-  return o;
-}
-
 /** An empty set: never blocks. */
 export function emptyLimitSet(): LimitSet {
   return new LimitSet([]);
-}
-
-/**
- * The amounts an acquire() takes, by key, for any set whose limits are `limits` (in-process or in
- * Redis): validated; unknown keys warn once (per `warned`) and are ignored; Call/Resource limits
- * not named are taken with 1.
- */
-export function amountsOf(
-  requested: Requested,
-  limits: ReadonlyMap<string, { readonly limit: { readonly kind: string; readonly capacity: number } }>,
-  warned: Set<string>,
-): Map<string, number> {
-  if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) {
-    throw new ConfigError(`acquire(): requested must be an object of amounts by key, e.g. { tokens: 100 }, got ${show(requested)}`);
-  }
-  const amounts = new Map<string, number>();
-  let named = false; // no Object.keys() array per acquire: this is the hot path
-  for (const [key, n] of Object.entries(requested)) {
-    named = true;
-    const entry = limits.get(key);
-    if (!entry) {
-      if (!warned.has(key)) {
-        warned.add(key);
-        process.emitWarning(`acquire(): no limit named '${key}' in this set (known: ${[...limits.keys()].join(', ') || 'none'}); ignored`, {
-          code: 'CONCURRY_LIMIT_UNKNOWN_KEY',
-        });
-      }
-      continue;
-    }
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw configError(`acquire({ ${key} })`, n, `an integer from 0 to ${entry.limit.capacity} (the limit's capacity)`);
-    }
-    if (n > entry.limit.capacity) {
-      throw new ConfigError(`acquire(): requested ${n} of '${key}' but its capacity is ${entry.limit.capacity}; this request could never be granted`);
-    }
-    if (n > 0) amounts.set(key, n);
-  }
-  if (!named) refuseUnnamedRates(limits);
-  for (const [key, { limit }] of limits) if (limit.kind !== 'rate' && !(key in requested)) amounts.set(key, 1);
-  return amounts;
-}
-
-/**
- * `acquire()` with no amounts takes every Call and Resource limit with 1 — but a RateLimit has no
- * sensible default amount, and skipping it would bypass it silently (Python concurry raises too).
- */
-function refuseUnnamedRates(limits: ReadonlyMap<string, { readonly limit: { readonly kind: string } }>): void {
-  const rates = [...limits].filter(([, { limit }]) => limit.kind === 'rate').map(([key]) => key);
-  if (rates.length === 0) return;
-  throw new LimitUsageError(
-    `acquire(): no amounts given, but this set holds RateLimit ${rates.map((k) => `'${k}'`).join(', ')}; ` +
-      `name the amount to take, e.g. acquire({ ${rates.map((k) => `${k}: n`).join(', ')} }) (a RateLimit is never bypassed silently)`,
-  );
-}
-
-/** Acquires from `limits`, runs `fn`, releases — also when `fn` throws. Every kind of set's run(). */
-export async function runAcquired<R>(
-  limits: Pick<LimitsLike, 'acquire'>,
-  requested: Requested | undefined,
-  fn: (acq: Acquisition) => R | Promise<R>,
-): Promise<R> {
-  const acq = await limits.acquire(requested);
-  try {
-    return await fn(acq);
-  } finally {
-    acq.release();
-  }
 }

@@ -6,7 +6,9 @@
  */
 import type { RandomSource } from '../clock.js';
 import { LimitPool } from './limit-pool.js';
-import { LimitSet, type LimitsLike, type OwnerLink, type SharedLimitSetState } from './limit-set.js';
+import { LimitSet } from './limit-set.js';
+import type { LimitsLike } from './limits-like.js';
+import type { OwnerLink, SharedLimitSetState } from './shared-state.js';
 
 /** What the caller sends to one worker thread. */
 export interface ThreadLimitsState {

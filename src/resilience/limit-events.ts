@@ -37,8 +37,8 @@ export function observeLimitWaits(
   /** Whether anyone listens now: without listeners an acquire costs nothing extra. */
   observed: () => boolean,
 ): LimitsLike {
-  const inner = limits as LimitsLike & { needsUpdate?: (key: string) => boolean };
-  const wrapper: LimitsLike & { needsUpdate?: (key: string) => boolean } = {
+  const inner = limits;
+  const wrapper: LimitsLike = {
     acquire(requested, options) {
       if (!observed()) return inner.acquire(requested, options);
       const started = performance.now();
@@ -51,11 +51,11 @@ export function observeLimitWaits(
     tryAcquire: (requested) => inner.tryAcquire(requested),
     run: (requested, fn) => inner.run(requested, fn),
     stats: () => inner.stats(),
+    needsUpdate: (key) => inner.needsUpdate(key),
     get config() {
       return inner.config;
     },
   };
-  if (typeof inner.needsUpdate === 'function') wrapper.needsUpdate = (key) => inner.needsUpdate!(key);
   Object.defineProperty(wrapper, OBSERVED, { value: { inner: limits, emit, observed } satisfies Observation });
   return wrapper;
 }

@@ -1,12 +1,6 @@
 import type { CallContext } from './context.js';
-import type { LimitsLike } from '../limits/index.js';
-import type { LimitUsageError } from '../limits/acquisition.js';
-
-type AnyAcquisition = {
-  released: boolean;
-  release(options?: { force?: boolean }): void;
-  deferMissingUpdate?: (error: LimitUsageError) => void;
-};
+import type { Acquisition, LimitUsageError } from '../limits/acquisition.js';
+import type { AcquireOptions, LimitsLike, MaybePromise, Requested } from '../limits/limits-like.js';
 
 /**
  * `this.limits` as a worker method sees it: the worker's limits, plus a record of what each attempt
@@ -17,10 +11,10 @@ type AnyAcquisition = {
  * `release()`) is not thrown there: the attempt raises that LimitUsageError when it completes, and
  * drops it when the method threw, so the method's own error (a 429…) reaches retries and the caller.
  */
-export class AttemptLimits {
+export class AttemptLimits implements LimitsLike {
   /** Becomes true on the first acquire, so calls of workers that never use limits skip tracking. */
   used = false;
-  private readonly held = new Map<CallContext, Set<AnyAcquisition>>();
+  private readonly held = new Map<CallContext, Set<Acquisition>>();
   /** Per attempt: the first missing-update error its acquisitions deferred. */
   private readonly misused = new Map<CallContext, LimitUsageError>();
 
@@ -30,10 +24,10 @@ export class AttemptLimits {
   ) {}
 
   /** Acquires from the worker's limits and records the acquisition against the current attempt. */
-  async acquire(...args: Parameters<LimitsLike['acquire']>): Promise<Awaited<ReturnType<LimitsLike['acquire']>>> {
+  async acquire(requested?: Requested, options?: AcquireOptions): Promise<Acquisition> {
     this.used = true;
     const ctx = this.current();
-    const acq = await this.inner.acquire(...args);
+    const acq = await this.inner.acquire(requested, options);
     this.record(ctx, acq);
     return acq;
   }
@@ -42,23 +36,23 @@ export class AttemptLimits {
    * Acquires now or returns undefined, recording the acquisition like {@link acquire}. In process
    * workers the limits live in the caller, so the answer is a Promise there (`await` it).
    */
-  tryAcquire(...args: Parameters<LimitsLike['tryAcquire']>): ReturnType<LimitsLike['tryAcquire']> {
+  tryAcquire(requested?: Requested): MaybePromise<Acquisition | undefined> {
     const ctx = this.current();
-    const out = this.inner.tryAcquire(...args) as unknown;
+    const out = this.inner.tryAcquire(requested);
     if (out instanceof Promise) {
       this.used = true;
       return out.then((acq) => {
         if (acq) this.record(ctx, acq);
         return acq;
-      }) as unknown as ReturnType<LimitsLike['tryAcquire']>;
+      });
     }
     if (!out) return undefined;
     this.used = true;
-    this.record(ctx, out as AnyAcquisition);
-    return out as ReturnType<LimitsLike['tryAcquire']>;
+    this.record(ctx, out);
+    return out;
   }
 
-  private record(ctx: CallContext | undefined, acq: AnyAcquisition): void {
+  private record(ctx: CallContext | undefined, acq: Acquisition): void {
     if (!ctx) return;
     let set = this.held.get(ctx);
     if (!set) this.held.set(ctx, (set = new Set()));
@@ -69,7 +63,7 @@ export class AttemptLimits {
   }
 
   /** Acquires, runs `fn`, releases (also when `fn` throws). */
-  async run<R>(requested: Parameters<LimitsLike['acquire']>[0], fn: (acq: Awaited<ReturnType<LimitsLike['acquire']>>) => R | Promise<R>): Promise<R> {
+  async run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
     const acq = await this.acquire(requested);
     try {
       return await fn(acq);
@@ -78,12 +72,16 @@ export class AttemptLimits {
     }
   }
 
-  stats(): ReturnType<LimitsLike['stats']> {
+  stats(): MaybePromise<Record<string, unknown>> {
     return this.inner.stats();
   }
 
+  needsUpdate(key: string): boolean {
+    return this.inner.needsUpdate(key);
+  }
+
   get config(): Record<string, unknown> {
-    return (this.inner as any).config ?? {};
+    return this.inner.config;
   }
 
   /** Runs one attempt; when it settles, releases what it still holds. */
@@ -104,7 +102,7 @@ export class AttemptLimits {
    */
   releaseAfter<R>(ctx: CallContext, out: R): R {
     if (out instanceof Promise) {
-      return out.then(
+      const settled = (out as Promise<unknown>).then(
         (v) => {
           const misuse = this.end(ctx);
           if (misuse) throw misuse;
@@ -114,7 +112,8 @@ export class AttemptLimits {
           this.end(ctx);
           throw e;
         },
-      ) as R;
+      );
+      return settled as R;
     }
     const misuse = this.end(ctx);
     if (misuse) throw misuse;

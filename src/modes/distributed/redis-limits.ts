@@ -13,7 +13,9 @@ import { AbortError, ConfigError, TimeoutError } from '../../errors.js';
 import { Acquisition } from '../../limits/acquisition.js';
 import { LimitPool } from '../../limits/limit-pool.js';
 import { AdaptiveLimit } from '../../limits/adaptive.js';
-import { LimitSet, amountsOf, checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { LimitSet } from '../../limits/limit-set.js';
+import { amountsOf, checkAcquireOptions } from '../../limits/amounts.js';
+import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limits-like.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
 

@@ -9,7 +9,7 @@ import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import { CallNotStartedError } from '../../pool/not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import type { Acquisition } from '../../limits/acquisition.js';
-import type { LimitsLike } from '../../limits/limit-set.js';
+import type { LimitsLike } from '../../limits/limits-like.js';
 import { shareWithThread, type SharedWithThread } from '../../limits/thread-sharing.js';
 import { observedLike, underlyingLimits } from '../../resilience/limit-events.js';
 import type { Settler } from '../../runtime/runtime.js';
@@ -354,7 +354,7 @@ export class IpcTransport implements Transport {
           if (this.exited) return acq.release({ force: true });
           const acqId = this.nextAcqId++;
           this.held.set(acqId, acq);
-          const needsUpdate = [...acq.amounts.keys()].filter((k) => (target as any).needsUpdate?.(k) ?? false);
+          const needsUpdate = [...acq.amounts.keys()].filter((k) => target.needsUpdate(k));
           const reply: LimitsAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
           this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: true, value: reply });
         },

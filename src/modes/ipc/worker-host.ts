@@ -11,7 +11,7 @@ import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { WorkerLimitsClient } from './worker-limits.js';
 import { locateFailureMessage, type LocateAttempt } from './worker-messages.js';
-import type { LimitsLike } from '../../limits/limit-set.js';
+import type { LimitsLike } from '../../limits/limits-like.js';
 import { attachThreadLimits } from '../../limits/thread-sharing.js';
 import { IdleSpin, WORKER_SPIN, type SpinGate } from './idle-spin.js';
 export { workerThreadPort } from './thread-port.js';

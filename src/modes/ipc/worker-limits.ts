@@ -6,29 +6,23 @@
  */
 import { TimeoutError } from '../../errors.js';
 import { Acquisition, type AcquisitionOwner } from '../../limits/acquisition.js';
-import { checkAcquireOptions, runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limit-set.js';
+import { checkAcquireOptions, rejectFailedCheck } from '../../limits/amounts.js';
+import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limits-like.js';
+import { abortError } from '../../limits/waiters.js';
 import type { FromWorker, LimitsAcquireReply } from './protocol.js';
 
 type Post = (msg: FromWorker) => void;
 
-/**
- * An acquisition held on the caller's side, driven from here: the same Acquisition class as
- * in-process sets, over an owner that posts the release (so update(), disposal and the
- * missing-update rule behave identically in every mode).
- */
-function remoteAcquisition(post: Post, reply: LimitsAcquireReply): Acquisition {
-  const owner: AcquisitionOwner = {
-    giveBack: (_amounts, used) =>
-      post({ t: 'limits', rid: 0, op: 'release', acqId: reply.acqId, used: used ? Object.fromEntries(used) : {}, force: true }),
-    needsUpdate: (key) => reply.needsUpdate.includes(key),
-  };
-  return new Acquisition(owner, new Map(reply.amounts), reply.config);
-}
+/** A request the caller has not answered yet, by what it asked for. */
+type Pending =
+  | { op: 'acquire'; resolve: (acq: Acquisition) => void; reject: (error: unknown) => void }
+  | { op: 'stats'; resolve: (stats: Record<string, unknown>) => void; reject: (error: unknown) => void };
 
 export class WorkerLimitsClient implements LimitsLike {
   private nextRid = 1;
-  /** Requests the caller has not answered yet; `acquire` marks those answered with an acquisition. */
-  private readonly waiting = new Map<number, { resolve: (a: any) => void; reject: (e: unknown) => void; acquire?: boolean }>();
+  private readonly pending = new Map<number, Pending>();
+  /** Rate keys whose acquisitions must be updated, as the caller's acquisitions so far said. */
+  private readonly keysNeedingUpdate = new Set<string>();
 
   /** Set from the init message: the caller's set's config. */
   config: Record<string, unknown> = {};
@@ -41,36 +35,41 @@ export class WorkerLimitsClient implements LimitsLike {
     try {
       options = checkAcquireOptions(acquireOptions);
     } catch (error) {
-      return Promise.reject(error);
+      return rejectFailedCheck(error);
     }
     const rid = this.nextRid++;
     return new Promise<Acquisition>((resolve, reject) => {
-      if (options.signal?.aborted) return reject(options.signal.reason);
-      this.waiting.set(rid, { resolve, reject, acquire: true });
+      // The same AbortError as a set in this thread (and as the caller's set, once a wait is aborted).
+      if (options.signal?.aborted) return reject(abortError(options.signal));
+      this.pending.set(rid, { op: 'acquire', resolve, reject });
       options.signal?.addEventListener('abort', () => this.post({ t: 'limits', rid, op: 'abort' }), { once: true });
       this.post({ t: 'limits', rid, op: 'acquire', requested, timeout: options.timeout, set });
     });
   }
 
-  /** @internal the caller answered an acquire. */
+  /**
+   * @internal The caller answered request `rid`: with `value` (an acquire's {@link LimitsAcquireReply},
+   * or the stats), or with the error it failed with.
+   */
   settle(rid: number, ok: boolean, value: unknown): void {
-    const w = this.waiting.get(rid);
-    if (!w) return;
-    this.waiting.delete(rid);
-    if (!ok) w.reject(value);
-    else w.resolve(w.acquire ? remoteAcquisition(this.post, value as LimitsAcquireReply) : value);
+    const request = this.pending.get(rid);
+    if (!request) return;
+    this.pending.delete(rid);
+    if (!ok) request.reject(value);
+    // The caller's limits server answers each op with exactly these shapes (see LimitsAcquireReply).
+    else if (request.op === 'acquire') request.resolve(this.acquisitionFrom(value as LimitsAcquireReply));
+    else request.resolve(value as Record<string, unknown>);
   }
 
   /**
    * Acquires if everything fits now, else undefined (nothing held). The limits live in the caller,
    * so this answers with a Promise — `await this.limits.tryAcquire(...)` works in every mode.
    */
-  tryAcquire(requested: Requested = {}): Acquisition | undefined {
-    const answer = this.acquire(requested, { timeout: 0 }).catch((error: unknown) => {
+  tryAcquire(requested: Requested = {}): Promise<Acquisition | undefined> {
+    return this.acquire(requested, { timeout: 0 }).catch((error: unknown) => {
       if (error instanceof TimeoutError) return undefined;
       throw error;
     });
-    return answer as unknown as Acquisition | undefined;
   }
 
   run<R>(requested: Requested | undefined, fn: (acq: Acquisition) => R | Promise<R>): Promise<R> {
@@ -78,12 +77,31 @@ export class WorkerLimitsClient implements LimitsLike {
   }
 
   /** The caller's `limits.stats()`, fetched over the channel: a Promise here (`await` it; harmless in other modes). */
-  stats(): Record<string, unknown> {
+  stats(): Promise<Record<string, unknown>> {
     const rid = this.nextRid++;
-    return new Promise<unknown>((resolve, reject) => {
-      this.waiting.set(rid, { resolve, reject });
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.pending.set(rid, { op: 'stats', resolve, reject });
       this.post({ t: 'limits', rid, op: 'stats' });
-    }) as unknown as Record<string, unknown>;
+    });
+  }
+
+  /** Whether `key` must be updated before release, as far as the acquisitions granted so far tell (the set lives in the caller). */
+  needsUpdate(key: string): boolean {
+    return this.keysNeedingUpdate.has(key);
+  }
+
+  /**
+   * An acquisition held on the caller's side, driven from here: the one Acquisition class, over an
+   * owner that posts the amounts back (so update(), disposal and the missing-update rule behave
+   * identically in every mode).
+   */
+  private acquisitionFrom(reply: LimitsAcquireReply): Acquisition {
+    for (const key of reply.needsUpdate) this.keysNeedingUpdate.add(key);
+    const owner: AcquisitionOwner = {
+      giveBack: (_amounts, used) =>
+        this.post({ t: 'limits', rid: 0, op: 'release', acqId: reply.acqId, used: used ? Object.fromEntries(used) : {}, force: true }),
+      needsUpdate: (key) => reply.needsUpdate.includes(key),
+    };
+    return new Acquisition(owner, new Map(reply.amounts), reply.config);
   }
 }
-
