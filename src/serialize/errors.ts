@@ -41,7 +41,7 @@ const BUILTINS: Record<string, new (message?: string) => Error> = {
  * An Error class, whatever its constructor takes (`never[]` accepts every parameter list). Decoding
  * builds instances from `prototype` without calling the constructor, hence the prototype in the type.
  */
-export type ErrorClass = (new (...args: never[]) => Error) & { prototype: Error };
+type ErrorClass = (new (...args: never[]) => Error) & { prototype: Error };
 
 const extraClasses = new Map<string, ErrorClass>();
 

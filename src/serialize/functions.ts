@@ -13,7 +13,7 @@ export interface SerializedFunction {
 }
 
 /** A function rebuilt from source text: what it takes and returns is only known to the sender. */
-export type RebuiltFunction = (...args: unknown[]) => unknown;
+type RebuiltFunction = (...args: unknown[]) => unknown;
 
 /** Any function value, whatever its parameters (`never[]` accepts every parameter list). */
 type AnyFunction = (...args: never[]) => unknown;

@@ -73,7 +73,7 @@ export interface TaskWorkerHandle<Bound extends AnyFunction = AnyFunction> exten
    * Streams `fn` over the zipped inputs (arrays, iterables, async iterables; shortest wins), with a
    * bounded number of calls in flight. Options may be given as the last argument.
    */
-  map<R>(this: void, fn: (...args: never[]) => R, ...inputsAndOptions: MapArgument[]): MapRun<Awaited<R>>;
+  map<R>(this: void, fn: (...args: Parameters<AnyFunction>) => R, ...inputsAndOptions: MapArgument[]): MapRun<Awaited<R>>;
   map(this: void, fn: ModuleFunctionRef, ...inputsAndOptions: MapArgument[]): MapRun<unknown>;
   map(this: void, ...inputsAndOptions: MapArgument[]): MapRun<Awaited<ReturnType<Bound>>>;
 }
