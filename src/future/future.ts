@@ -8,11 +8,10 @@ const FULFILLED = 1;
 const REJECTED = 2;
 
 /** @internal Whoever waits on a future: an object, so a waiter can be one allocation, not three. */
-export interface FutureListener {
-  onValue(v: any): void;
+export interface FutureListener<T = unknown> {
+  onValue(v: T): void;
   onError(e: unknown): void;
 }
-type Listener = FutureListener;
 
 /** Options for {@link Future.result} and {@link Future.exception}. */
 export interface WaitOptions {
@@ -30,7 +29,7 @@ export interface WaitOptions {
 export class Future<T> implements PromiseLike<T> {
   private state: State = PENDING;
   private value: unknown;
-  private listeners: Listener[] | Listener | undefined;
+  private listeners: FutureListener<T>[] | FutureListener<T> | undefined;
   private wasCancelled = false;
   /** @internal Reaches whoever runs the call when it is cancelled; subclasses that run calls override it. */
   protected onCancel(): void {}
@@ -108,12 +107,14 @@ export class Future<T> implements PromiseLike<T> {
 
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Promise's own signature: `.then(f, (e) => e.message)` must compile as it does on a Promise
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return new Promise<T>((resolve, reject) => this.subscribe(resolve, reject)).then(onfulfilled, onrejected);
   }
 
   /** Same as `Promise.prototype.catch`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Promise's own signature: `.catch((e) => e.message)` must compile as it does on a Promise
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onrejected);
   }
@@ -139,6 +140,7 @@ export class Future<T> implements PromiseLike<T> {
         },
         (e) => {
           clearLongTimeout(timer);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the call's own error, passed on unchanged whatever was thrown
           reject(e);
         },
       );
@@ -153,7 +155,7 @@ export class Future<T> implements PromiseLike<T> {
   exception(options?: WaitOptions): Promise<unknown> {
     return this.result(options).then(
       () => undefined,
-      (e) => {
+      (e: unknown) => {
         if ((e instanceof TimeoutError && this.state === PENDING) || this.wasCancelled) throw e;
         return e;
       },
@@ -166,8 +168,9 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** @internal {@link subscribe} with a listener object. */
-  listen(l: FutureListener): void {
-    if (this.state === FULFILLED) return l.onValue(this.value);
+  listen(l: FutureListener<T>): void {
+    // `value` holds T once fulfilled (and the error once rejected): one field, so one cast.
+    if (this.state === FULFILLED) return l.onValue(this.value as T);
     if (this.state === REJECTED) return l.onError(this.value);
     if (this.listeners === undefined) this.listeners = l;
     else if (Array.isArray(this.listeners)) this.listeners.push(l);
@@ -179,11 +182,9 @@ export class Future<T> implements PromiseLike<T> {
     if (ls === undefined) return;
     this.listeners = undefined;
     const fulfilled = this.state === FULFILLED;
-    if (Array.isArray(ls)) {
-      for (const l of ls) fulfilled ? l.onValue(this.value) : l.onError(this.value);
-    } else {
-      fulfilled ? ls.onValue(this.value) : ls.onError(this.value);
-    }
+    // No array for the common single listener: this runs once per call.
+    if (!Array.isArray(ls)) notify(ls, fulfilled, this.value);
+    else for (const l of ls) notify(l, fulfilled, this.value);
   }
 
   get [Symbol.toStringTag](): string {
@@ -191,12 +192,18 @@ export class Future<T> implements PromiseLike<T> {
   }
 }
 
+/** Tells one listener how a future settled (`value` is the T when fulfilled, the error when not). */
+function notify<T>(l: FutureListener<T>, fulfilled: boolean, value: unknown): void {
+  if (fulfilled) l.onValue(value as T);
+  else l.onError(value);
+}
+
 /** True for a {@link Future} or any other thenable. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value instanceof Future ||
     value instanceof Promise ||
-    (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as any).then === 'function')
+    (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function')
   );
 }
 

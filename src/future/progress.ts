@@ -67,7 +67,7 @@ function checkOption(option: unknown): void {
   if (option === null || typeof option !== 'object') {
     throw configError('progress', option, 'true, bar options { desc, width, stream, ... }, a callback (completed, total, elapsedMs) or a bar with start/update/stop');
   }
-  const barMethods = ['start', 'update', 'stop'].filter((m) => typeof (option as any)[m] === 'function');
+  const barMethods = (['start', 'update', 'stop'] as const).filter((m) => typeof (option as Partial<Record<typeof m, unknown>>)[m] === 'function');
   if (barMethods.length > 0 && barMethods.length < 3) {
     throw new ConfigError(`Invalid option 'progress': a bar of your own needs start(), update() and stop(); this one has only ${barMethods.map((m) => `${m}()`).join(', ')}`);
   }

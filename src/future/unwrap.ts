@@ -5,8 +5,8 @@ import { isThenable } from './future.js';
  * plain objects, Maps and Sets — are awaited before a call is sent.
  */
 
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v);
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v) as object | null;
   return proto === Object.prototype || proto === null;
 }
 
@@ -28,7 +28,7 @@ export function containsThenable(value: unknown, depth = 0): boolean {
     return false;
   }
   if (isPlainObject(value)) {
-    for (const k in value) if (containsThenable((value as any)[k], depth + 1)) return true;
+    for (const k in value) if (containsThenable(value[k], depth + 1)) return true;
   }
   return false;
 }
@@ -55,10 +55,12 @@ export async function unwrapDeep(value: unknown, depth = 0): Promise<unknown> {
     return new Map(entries);
   }
   if (value instanceof Set) return new Set(await Promise.all([...value].map((v) => unwrapDeep(v, depth + 1))));
-  const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(value));
+  // Here `value` is a plain object (containsThenable walks no other kind): copy it, keeping its prototype (Object or null).
+  const source = value as Record<string, unknown>;
+  const out = Object.create(Object.getPrototypeOf(source) as object | null) as Record<string, unknown>;
   await Promise.all(
-    Object.keys(value).map(async (k) => {
-      out[k] = await unwrapDeep((value as any)[k], depth + 1);
+    Object.keys(source).map(async (k) => {
+      out[k] = await unwrapDeep(source[k], depth + 1);
     }),
   );
   return out;

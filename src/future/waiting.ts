@@ -16,7 +16,8 @@ export interface GatherOptions {
 }
 
 type GatherValue<T> = T extends PromiseLike<infer U> ? U : T;
-type GatherResult<T, E extends boolean> = E extends true ? GatherValue<T> | unknown : GatherValue<T>;
+/** With `returnExceptions` an item is its value or its error, so nothing narrower than `unknown`. */
+type GatherResult<T, E extends boolean> = E extends true ? unknown : GatherValue<T>;
 
 /**
  * Waits for every item and returns their values in input order (an array), or under the same keys
@@ -29,7 +30,7 @@ export function gather<const T extends readonly unknown[]>(
 export function gather<const T extends readonly unknown[]>(
   items: T,
   options: GatherOptions & { returnExceptions: true },
-): Promise<{ -readonly [K in keyof T]: GatherValue<T[K]> | unknown }>;
+): Promise<{ -readonly [K in keyof T]: GatherResult<T[K], true> }>;
 export function gather<T extends Record<string, unknown>>(
   items: T,
   options?: GatherOptions,
@@ -239,6 +240,7 @@ function withTimeout<T>(
       },
       (e) => {
         clearLongTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the awaited item's own error, passed on unchanged whatever was thrown
         reject(e);
       },
     );

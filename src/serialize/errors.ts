@@ -37,10 +37,16 @@ const BUILTINS: Record<string, new (message?: string) => Error> = {
   AggregateError: AggregateError as unknown as new (message?: string) => Error,
 };
 
-const extraClasses = new Map<string, new (...args: any[]) => Error>();
+/**
+ * An Error class, whatever its constructor takes (`never[]` accepts every parameter list). Decoding
+ * builds instances from `prototype` without calling the constructor, hence the prototype in the type.
+ */
+type ErrorClass = (new (...args: never[]) => Error) & { prototype: Error };
+
+const extraClasses = new Map<string, ErrorClass>();
 
 /** Lets errors of `cls` come back as real instances of it (e.g. classes from a shared module). */
-export function registerErrorClass(cls: new (...args: any[]) => Error): void {
+export function registerErrorClass(cls: ErrorClass): void {
   extraClasses.set(cls.name, cls);
 }
 
@@ -60,7 +66,7 @@ export function registerErrorClasses(source: object): number {
     }
     // Never shadow a built-in or concurry class of the same name (an SDK's own 'TimeoutError'…).
     if (typeof value === 'function' && value.prototype instanceof Error && !(value.name in BUILTINS) && !(value.name in errorClassesByName)) {
-      registerErrorClass(value as new (...args: any[]) => Error);
+      registerErrorClass(value as ErrorClass);
       n++;
     }
   }
@@ -72,15 +78,20 @@ function classChain(error: object, name: string): string[] | undefined {
   const own = (error as { constructor?: { name?: unknown } }).constructor?.name;
   if (typeof own !== 'string' || own === name || own === '' || own === 'Object') return undefined;
   const out: string[] = [];
-  for (let p = Object.getPrototypeOf(error); p && p !== Error.prototype && p !== Object.prototype && out.length < 8; p = Object.getPrototypeOf(p)) {
+  for (let p = prototypeOf(error); p && p !== Error.prototype && p !== Object.prototype && out.length < 8; p = prototypeOf(p)) {
     const n = p.constructor?.name;
     if (typeof n === 'string' && n !== '') out.push(n);
   }
   return out;
 }
 
+/** An object's prototype, typed as far as {@link classChain} reads it. */
+function prototypeOf(value: object): { constructor?: { name?: unknown } } | null {
+  return Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+}
+
 export function isEncodedError(value: unknown): value is EncodedError {
-  return value !== null && typeof value === 'object' && (value as any).__concurryError === 1;
+  return value !== null && typeof value === 'object' && (value as Partial<EncodedError>).__concurryError === 1;
 }
 
 /**
@@ -127,6 +138,17 @@ function isErrorLike(value: unknown): boolean {
   }
 }
 
+/** An object with `entries()` and `get()`, as the Headers classes of fetch polyfills have. */
+interface HeadersLike {
+  entries(): Iterable<readonly [PropertyKey, unknown]>;
+  get(name: string): unknown;
+}
+
+function isHeadersLike(value: object): value is HeadersLike {
+  const like = value as Partial<Record<keyof HeadersLike, unknown>>;
+  return typeof like.entries === 'function' && typeof like.get === 'function';
+}
+
 /** A cloneable copy of `value`, or a string stand-in when it cannot be cloned. */
 function cloneable(value: unknown, depth: number): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
@@ -138,9 +160,9 @@ function cloneable(value: unknown, depth: number): unknown {
     if (typeof Headers === 'function' && value instanceof Headers) {
       return { __concurryHeaders: [...value.entries()] } satisfies EncodedHeaders;
     }
-    if (typeof (value as any).entries === 'function' && typeof (value as any).get === 'function' && !(value instanceof Map)) {
+    if (isHeadersLike(value) && !(value instanceof Map)) {
       // Headers-like objects of other libraries: keep as a plain record
-      return Object.fromEntries((value as any).entries());
+      return Object.fromEntries(value.entries());
     }
   } catch {
     /* fall through */
@@ -155,9 +177,10 @@ function cloneable(value: unknown, depth: number): unknown {
 /**
  * A cloneable description of `error` for another thread or process. Never throws: parts that
  * cannot be read or copied (throwing getters, Proxies, functions) travel as strings, and cause
- * chains are cut at depth 8 (so circular causes end).
+ * chains are cut at depth 8 (so circular causes end). An {@link EncodedError} for anything
+ * error-like; other thrown values come back as a cloneable copy or a string stand-in.
  */
-export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
+export function encodeError(error: unknown, depth = 0): unknown {
   if (!isErrorLike(error)) return cloneable(error, depth);
   const e = error as Error & Record<string, unknown>;
   const props: Record<string, unknown> = {};
@@ -219,7 +242,7 @@ export function encodeError(error: unknown, depth = 0): EncodedError | unknown {
   return out;
 }
 
-function classFor(encoded: EncodedError): new (...args: any[]) => Error {
+function classFor(encoded: EncodedError): ErrorClass {
   // The most specific registered class of the chain (RateLimitError, else APIError, …), then by name.
   // Own names only: a received name like 'constructor' or 'toString' must not reach Object.prototype.
   const known = (name: string) =>

@@ -28,7 +28,7 @@ export class UnparsableSourceError extends Error {}
 
 let parser: { acorn: typeof Acorn; scope: typeof EslintScope } | undefined;
 
-/** Loaded on first use: the cost (~50 ms) is paid by a process that sends a function by source, once. */
+/** Loaded on first use: only a process that sends a function by source pays the load, once (docs/decisions/function-source-parser.md). */
 function load(): NonNullable<typeof parser> {
   if (!parser) {
     const require = createRequire(import.meta.url);

@@ -12,6 +12,12 @@ export interface SerializedFunction {
   name: string;
 }
 
+/** A function rebuilt from source text: what it takes and returns is only known to the sender. */
+type RebuiltFunction = (...args: unknown[]) => unknown;
+
+/** Any function value, whatever its parameters (`never[]` accepts every parameter list). */
+type AnyFunction = (...args: never[]) => unknown;
+
 /** Names a function may use without capturing them: JS and Node globals. */
 const GLOBALS = new Set([
   ...Object.getOwnPropertyNames(globalThis),
@@ -25,7 +31,7 @@ const GLOBALS = new Set([
  * Identifiers the function reads that it does not declare and that are not globals, in order of
  * first use. Exact ECMAScript scoping (see free-variables.ts); cached per source text.
  */
-export function freeVariables(fn: Function | string): string[] {
+export function freeVariables(fn: AnyFunction | string): string[] {
   const { free } = analyzeFunctionSource(typeof fn === 'string' ? fn : fn.toString());
   return free.filter((name) => !GLOBALS.has(name));
 }
@@ -35,13 +41,14 @@ export function freeVariables(fn: Function | string): string[] {
  * One entry, not a WeakMap: a WeakMap entry per fresh closure (`submit((x) => …)` in a loop) costs
  * more in garbage collection than the source-text cache it would save.
  */
-let last: { fn: Function; out: SerializedFunction } | undefined;
+let last: { fn: unknown; out: SerializedFunction } | undefined;
 
 /**
- * Turns `fn` into source text for another thread/process. Throws a TypeError naming the first
- * variable it takes from its enclosing scope, and the fix.
+ * Turns `fn` into source text for another thread/process. Throws a TypeError when `fn` is not a
+ * function (hence `unknown`: callers pass option values as they come), or naming the first variable
+ * it takes from its enclosing scope, and the fix.
  */
-export function serializeFunction(fn: Function, what = 'the function'): SerializedFunction {
+export function serializeFunction(fn: unknown, what = 'the function'): SerializedFunction {
   if (typeof fn !== 'function') throw new TypeError(`${what} must be a function, got ${typeof fn}`);
   // The hot path: the same function submitted again is checked once.
   if (last?.fn === fn) return last.out;
@@ -59,6 +66,7 @@ export function serializeFunction(fn: Function, what = 'the function'): Serializ
       `${what} (${fn.name || 'anonymous'}) cannot be sent by source: its text is not a function that stands on its own (${error.message}), ` +
         `e.g. a method using its class's #private members` +
         (what.includes('option') ? '' : `; reference an exported function instead: { module: import.meta.url, export: 'name' }`),
+      { cause: error },
     );
   }
   if (free.length > 0) {
@@ -73,14 +81,14 @@ export function serializeFunction(fn: Function, what = 'the function'): Serializ
   return out;
 }
 
-const cache = new Map<string, Function>();
+const cache = new Map<string, RebuiltFunction>();
 
-function keepName<F extends Function>(fn: F, name: string): F {
+function keepName<F extends AnyFunction>(fn: F, name: string): F {
   return Object.defineProperty(fn, 'name', { value: name, configurable: true });
 }
 
 /** Rebuilds a function from its source (cached by source). Only ever used on functions the user's own process sent. */
-export function deserializeFunction(payload: SerializedFunction): Function {
+export function deserializeFunction(payload: SerializedFunction): RebuiltFunction {
   const hit = cache.get(payload.source);
   if (hit) return hit;
   const src = payload.source;
@@ -94,7 +102,9 @@ export function deserializeFunction(payload: SerializedFunction): Function {
       ? `Object.getOwnPropertyDescriptor({ ${src} }, ${JSON.stringify(accessor[2])}).${accessor[1]}`
       : `({ ${src} })[${JSON.stringify(payload.name)}]`;
   // esbuild's keepNames (tsx) wraps inner named functions in __name(fn, "name"): give it one.
-  const fn = new Function('__name', `return (${text});`)(keepName) as Function;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- rebuilding a function from its source text is this module's job
+  const build = new Function('__name', `return (${text});`) as (name: typeof keepName) => RebuiltFunction;
+  const fn = build(keepName);
   if (cache.size > 1000) cache.clear();
   cache.set(src, fn);
   return fn;

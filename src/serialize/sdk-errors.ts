@@ -9,7 +9,7 @@
  * in the module cache when the caller imports the SDK itself), and that error is handed over once it
  * is loaded. Processes that never see one pay nothing.
  */
-import { isEncodedError, registerErrorClasses, type EncodedError } from './errors.js';
+import { isEncodedError, registerErrorClasses } from './errors.js';
 
 /** The base class every error of an SDK extends, and the package that exports its classes. */
 const KNOWN_SDKS: readonly { base: string; pkg: string }[] = [
@@ -22,7 +22,7 @@ const loads = new Map<string, Promise<void>>();
 /** The SDK package an encoded error comes from, when its classes were not loaded yet. */
 function pendingSdk(value: unknown): string | undefined {
   if (!isEncodedError(value)) return undefined;
-  const chain = (value).classes;
+  const chain = value.classes;
   if (!chain) return undefined;
   const sdk = KNOWN_SDKS.find((s) => chain.includes(s.base));
   return sdk && !loads.has(sdk.pkg) ? sdk.pkg : undefined;
@@ -37,7 +37,7 @@ export function sdkClassesLoading(value: unknown): Promise<void> | undefined {
   const pkg = pendingSdk(value);
   if (!pkg) return undefined;
   const loading = import(pkg).then(
-    (m) => void registerErrorClasses(m),
+    (m: object) => void registerErrorClasses(m),
     () => undefined,
   );
   loads.set(pkg, loading);

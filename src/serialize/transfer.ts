@@ -18,7 +18,9 @@ interface MoveRegistry {
   used: boolean;
 }
 
-const registry: MoveRegistry = ((globalThis as any)[Symbol.for('concurry.moves')] ??= { marked: new WeakSet(), used: false });
+// One registry per thread, shared by every copy of this module loaded in it (the key is global).
+const registryHolder = globalThis as { [key: symbol]: MoveRegistry | undefined };
+const registry: MoveRegistry = (registryHolder[Symbol.for('concurry.moves')] ??= { marked: new WeakSet(), used: false });
 
 /**
  * Marks `value` to be moved, not copied, by the next thread-mode call that sends it — as an

@@ -41,8 +41,12 @@ export function isIterableInput(value: unknown): value is AnyIterable {
   return (
     value !== null &&
     typeof value === 'object' &&
-    (typeof (value as any)[Symbol.iterator] === 'function' || typeof (value as any)[Symbol.asyncIterator] === 'function')
+    (typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function' || isAsyncIterable(value))
   ) || typeof value === 'string';
+}
+
+function isAsyncIterable(value: object): value is AsyncIterable<unknown> {
+  return typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
 /** The result of `map`: an async iterable of results, and a promise of them all. */
@@ -172,24 +176,23 @@ export class MapRun<R> implements AsyncIterable<R>, PromiseLike<R[]> {
 
 /** Zips iterables (sync or async) into argument tuples, stopping at the shortest. */
 function zip(inputs: AnyIterable[]): () => Promise<unknown[] | undefined> | unknown[] | undefined {
-  const iterators = inputs.map((i) =>
-    typeof (i as any)[Symbol.asyncIterator] === 'function'
-      ? { async: true, it: (i as AsyncIterable<unknown>)[Symbol.asyncIterator]() }
-      : { async: false, it: (i as Iterable<unknown>)[Symbol.iterator]() },
+  type Source = { async: true; it: AsyncIterator<unknown> } | { async: false; it: Iterator<unknown> };
+  const iterators = inputs.map((i): Source =>
+    isAsyncIterable(i) ? { async: true, it: i[Symbol.asyncIterator]() } : { async: false, it: i[Symbol.iterator]() },
   );
   const allSync = iterators.every((i) => !i.async);
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
-    for (const { it } of iterators) void (it as any).return?.();
+    for (const { it } of iterators) void it.return?.();
   };
   if (allSync) {
     return () => {
       if (finished) return undefined;
       const tuple: unknown[] = [];
       for (const { it } of iterators) {
-        const r = (it as Iterator<unknown>).next();
+        const r = it.next();
         if (r.done) {
           finish();
           return undefined;
@@ -203,7 +206,7 @@ function zip(inputs: AnyIterable[]): () => Promise<unknown[] | undefined> | unkn
     if (finished) return undefined;
     const tuple: unknown[] = [];
     for (const { it } of iterators) {
-      const r = await (it as any).next();
+      const r = await it.next();
       if (r.done) {
         finish();
         return undefined;

@@ -10,11 +10,11 @@ export type PortableFunction =
   | { __concurryFn: 'module'; module: string; export: string };
 
 export function isPortableFunction(value: unknown): value is PortableFunction {
-  return value !== null && typeof value === 'object' && typeof (value as any).__concurryFn === 'string';
+  return value !== null && typeof value === 'object' && typeof (value as { __concurryFn?: unknown }).__concurryFn === 'string';
 }
 
 /** Makes `fn` portable; throws (naming the captured variable and the fix) when it closes over its scope. */
-export function toPortableFunction(fn: ((...a: any[]) => unknown) | { module: string; export: string }, what: string): PortableFunction {
+export function toPortableFunction(fn: ((...a: never[]) => unknown) | { module: string; export: string }, what: string): PortableFunction {
   if (typeof fn === 'function') return { __concurryFn: 'source', payload: serializeFunction(fn, what) };
   return { __concurryFn: 'module', module: fn.module, export: fn.export };
 }
@@ -35,16 +35,18 @@ export function toCallable(
     const key = `${module}#${name}`;
     const hit = revived.get(key);
     if (hit) return hit;
-    return import(module).then((mod) => {
+    return import(module).then((mod: Record<string, unknown>) => {
       const f = mod[name];
       if (typeof f !== 'function') throw new TypeError(`${module} has no exported function '${name}'`);
-      revived.set(key, f);
-      return f;
+      // A module export is only known to be a function at run time; its signature is the caller's contract.
+      const callable = f as (...a: unknown[]) => unknown;
+      revived.set(key, callable);
+      return callable;
     });
   }
   const payload = tagged?.__concurryFn === 'source' ? tagged.payload : undefined;
   if (payload !== null && typeof payload === 'object' && typeof payload.source === 'string' && typeof payload.name === 'string') {
-    return deserializeFunction({ source: payload.source, name: payload.name }) as (...a: unknown[]) => unknown;
+    return deserializeFunction({ source: payload.source, name: payload.name });
   }
   throw new TypeError(`Expected a function, got ${fn === null ? 'null' : typeof fn === 'object' ? 'an object that is not a function reference' : typeof fn}`);
 }

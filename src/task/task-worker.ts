@@ -11,8 +11,15 @@ import type { HandleControls } from '../worker/types.js';
 import { MapRun, isIterableInput, type MapOptions } from './map.js';
 import { toPortableFunction, toCallable, isPortableFunction, type PortableFunction } from './portable.js';
 
-/** A function to run, or a reference to an exported function (works in every mode). */
-export type TaskFunction<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleFunctionRef;
+/**
+ * Any function a TaskWorker may run. Its arguments are only known to the caller's own function, so
+ * `any` here is the honest type (as in TypeScript's own `Parameters`/`ReturnType` constraints): an
+ * un-parameterised handle must accept the calls it accepted before.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: a function whose parameters only its caller knows
+type AnyFunction = (...args: any[]) => any;
+/** The worker-class constraint of `Worker.options` (constructor arguments of any types). */
+type AnyConstructor = new (...args: Parameters<AnyFunction>) => object;
 
 /** An exported function, found by module URL and export name in whichever thread/process runs it. */
 export interface ModuleFunctionRef {
@@ -45,8 +52,8 @@ export class TaskWorker extends Worker {
   /** Starts configuring TaskWorkers; the same options as any worker (per-method records name `submit`). */
   static override options(options: WorkerOptionsFor<TaskWorker>): TaskWorkerBuilder;
   /** @deprecated Only here so TaskWorker stays a Worker subclass for the type checker; the overload above is the one taken. */
-  static override options<C extends new (...args: any[]) => object>(this: C, options: WorkerOptionsFor<InstanceType<C>>): WorkerBuilder<C>;
-  static override options(options: any): any {
+  static override options<C extends AnyConstructor>(this: C, options: WorkerOptionsFor<InstanceType<C>>): WorkerBuilder<C>;
+  static override options(options: WorkerOptionsFor<TaskWorker>): unknown {
     return new TaskWorkerBuilder(options);
   }
 }
@@ -55,20 +62,24 @@ export class TaskWorker extends Worker {
 Object.defineProperty(TaskWorker, Symbol.for('concurry.TaskWorker'), { value: true });
 
 /** The handle of a TaskWorker (or a pool of them). */
-export interface TaskWorkerHandle<Bound extends (...args: any[]) => any = (...args: any[]) => any> extends HandleControls {
+export interface TaskWorkerHandle<Bound extends AnyFunction = AnyFunction> extends HandleControls {
+  // `this: void`: submit and map are plain functions, safe to pass around detached (`const { submit } = handle`).
   /** Runs `fn(...args)` in the worker. */
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
-  submit(fn: ModuleFunctionRef, ...args: unknown[]): Future<unknown>;
+  submit<A extends unknown[], R>(this: void, fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+  submit(this: void, fn: ModuleFunctionRef, ...args: unknown[]): Future<unknown>;
   /** Runs the bound function with `args`. */
-  submit(...args: Parameters<Bound>): Future<Awaited<ReturnType<Bound>>>;
+  submit(this: void, ...args: Parameters<Bound>): Future<Awaited<ReturnType<Bound>>>;
   /**
    * Streams `fn` over the zipped inputs (arrays, iterables, async iterables; shortest wins), with a
    * bounded number of calls in flight. Options may be given as the last argument.
    */
-  map<R>(fn: (...args: any[]) => R, ...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<R>>;
-  map(fn: ModuleFunctionRef, ...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<unknown>;
-  map(...inputsAndOptions: (Iterable<unknown> | AsyncIterable<unknown> | MapOptions)[]): MapRun<Awaited<ReturnType<Bound>>>;
+  map<R>(this: void, fn: (...args: Parameters<AnyFunction>) => R, ...inputsAndOptions: MapArgument[]): MapRun<Awaited<R>>;
+  map(this: void, fn: ModuleFunctionRef, ...inputsAndOptions: MapArgument[]): MapRun<unknown>;
+  map(this: void, ...inputsAndOptions: MapArgument[]): MapRun<Awaited<ReturnType<Bound>>>;
 }
+
+/** An input of `map` (array, iterable, async iterable), or its options as the last argument. */
+type MapArgument = Iterable<unknown> | AsyncIterable<unknown> | MapOptions;
 
 const REMOTE_MODES = new Set(['thread', 'process', 'distributed']);
 
@@ -82,25 +93,30 @@ export class TaskWorkerBuilder {
     this.remote = REMOTE_MODES.has(this.inner.resolved.mode);
   }
 
-  init<F extends (...args: any[]) => any = (...args: any[]) => any>(fn?: F | ModuleFunctionRef): TaskWorkerHandle<F> {
-    if (fn !== undefined && typeof fn !== 'function' && !isModuleRef(fn)) {
+  init<F extends AnyFunction = AnyFunction>(fn?: F | ModuleFunctionRef): TaskWorkerHandle<F> {
+    if (fn !== undefined && !isTaskFunction(fn)) {
       throw new ConfigError(`TaskWorker.init(fn): expected a function or { module, export }, got ${typeof fn}`);
     }
-    const portable = (f: unknown, what: string) => (this.remote || isModuleRef(f) ? toPortableFunction(f as any, what) : f);
-    const handle = (this.inner.init as any)(fn === undefined ? undefined : portable(fn, 'the bound function'));
-    const rawSubmit = handle.submit as (...args: unknown[]) => Future<unknown>;
-    handle.submit = (...args: unknown[]) => {
-      if (args.length > 0 && (typeof args[0] === 'function' || isModuleRef(args[0]))) {
+    const portable = (f: AnyFunction | ModuleFunctionRef, what: string): PortableFunction | AnyFunction =>
+      this.remote || isModuleRef(f) ? toPortableFunction(f, what) : f;
+    const handle = this.inner.init(fn === undefined ? undefined : portable(fn, 'the bound function'));
+    const rawSubmit = handle.submit;
+    const submit = (...args: unknown[]) => {
+      if (args.length > 0 && isTaskFunction(args[0])) {
         args[0] = portable(args[0], 'the submitted function');
       }
       return rawSubmit(...args);
     };
-    handle.map = (...args: unknown[]) => {
+    const map = (...args: unknown[]) => {
       const options = args.length > 0 && !isIterableInput(args[args.length - 1]) && typeof args[args.length - 1] === 'object'
         ? (args.pop() as MapOptions)
         : {};
       let fnArg: unknown;
-      if (args.length > 0 && (typeof args[0] === 'function' || isModuleRef(args[0]))) fnArg = portable(args.shift(), 'the mapped function');
+      const first = args[0];
+      if (args.length > 0 && isTaskFunction(first)) {
+        args.shift();
+        fnArg = portable(first, 'the mapped function');
+      }
       for (const [i, input] of args.entries()) {
         if (!isIterableInput(input)) {
           throw new TypeError(`map(): input ${i + 1} is not iterable (got ${input === null ? 'null' : typeof input})`);
@@ -109,19 +125,26 @@ export class TaskWorkerBuilder {
       if (fnArg === undefined && fn === undefined) {
         throw new TypeError('map() needs a function: pass it first, or bind one with init(fn)');
       }
-      const submit = fnArg === undefined ? (tuple: unknown[]) => rawSubmit(...tuple) : (tuple: unknown[]) => rawSubmit(fnArg, ...tuple);
-      return new MapRun(args as Iterable<unknown>[], submit, options);
+      const submitTuple = fnArg === undefined ? (tuple: unknown[]) => rawSubmit(...tuple) : (tuple: unknown[]) => rawSubmit(fnArg, ...tuple);
+      return new MapRun(args as Iterable<unknown>[], submitTuple, options);
     };
-    return handle as TaskWorkerHandle<F>;
+    return Object.assign(handle, { submit, map }) as TaskWorkerHandle<F>;
   }
 }
 
 function isModuleRef(value: unknown): value is ModuleFunctionRef {
-  return value !== null && typeof value === 'object' && typeof (value as any).module === 'string' && typeof (value as any).export === 'string';
+  if (value === null || typeof value !== 'object') return false;
+  const ref = value as Partial<Record<keyof ModuleFunctionRef, unknown>>;
+  return typeof ref.module === 'string' && typeof ref.export === 'string';
+}
+
+/** What a TaskWorker runs: a function, or a reference to an exported one. */
+function isTaskFunction(value: unknown): value is AnyFunction | ModuleFunctionRef {
+  return typeof value === 'function' || isModuleRef(value);
 }
 
 /** A function turned into a running TaskWorker: calling it submits; `.map`, `.stop` and friends are there too. */
-export type TaskFunctionHandle<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => Future<Awaited<ReturnType<F>>>) &
+export type TaskFunctionHandle<F extends AnyFunction> = ((...args: Parameters<F>) => Future<Awaited<ReturnType<F>>>) &
   TaskWorkerHandle<F>;
 
 /**
@@ -130,9 +153,11 @@ export type TaskFunctionHandle<F extends (...args: any[]) => any> = ((...args: P
  */
 export function task(options: WorkerOptionsFor<TaskWorker>) {
   const builder = new TaskWorkerBuilder(options);
-  return <F extends (...args: any[]) => any>(fn: F): TaskFunctionHandle<F> => {
+  return <F extends AnyFunction>(fn: F): TaskFunctionHandle<F> => {
     const handle = builder.init(fn);
-    const call = (...args: unknown[]) => (handle.submit as any)(...args);
+    // The bound-function overload of submit: calling the handle submits with the function bound.
+    const submit = handle.submit as (...args: Parameters<F>) => Future<Awaited<ReturnType<F>>>;
+    const call = (...args: Parameters<F>) => submit(...args);
     // The handle keeps the function's name (and length), as a decorated function would.
     Object.defineProperty(call, 'name', { value: typeof fn === 'function' ? fn.name : 'task', configurable: true });
     Object.defineProperty(call, 'length', { value: typeof fn === 'function' ? fn.length : 0, configurable: true });

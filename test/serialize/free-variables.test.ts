@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deserializeFunction, freeVariables, serializeFunction } from '../../src/serialize/functions.js';
-import { parseCount } from '../../src/serialize/free-variables.js';
+import { UnparsableSourceError, parseCount } from '../../src/serialize/free-variables.js';
 import { render, selfContainedFunction } from './function-grammar.js';
 
 /** A real function whose text is `source` (as `toString()` gives it), in whatever form the text is. */
@@ -101,6 +101,15 @@ describe('free variables, found by a parser', () => {
     expect(() => serializeFunction(new Secretive().read, 'the submitted function')).toThrow(
       /^the submitted function \(read\) cannot be sent by source: its text is not a function that stands on its own \(.*\), e\.g\. a method using its class's #private members; reference an exported function instead/,
     );
+    // The parser's own error stays reachable as the cause (its message is already quoted above).
+    let thrown: unknown;
+    try {
+      serializeFunction(new Secretive().read, 'the submitted function');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).cause).toBeInstanceOf(UnparsableSourceError);
   });
 
   it('parses each source text once: submitting the same function (or a new closure with the same text) again does not re-parse', () => {
