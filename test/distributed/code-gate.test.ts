@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskWorker, Worker } from '../../src/index.js';
 import { CodeGate, HostRefusedError, encodeRuntimeOptions, isTaskWorkerClass, referableStatics } from '../../src/modes/distributed/security.js';
-import { toCallable } from '../../src/task/portable.js';
+import { toCallable } from '../../src/serialize/portable.js';
 import { LabelledTasks, MyTasks, Tasks, Vault, triple } from './fixtures/sec-workers.js';
 import { DANGEROUS_NAMES, smuggling } from './fuzz-values.js';
 

@@ -19,7 +19,7 @@ import { ConcurryError } from '../../errors.js';
 import { encodeOptions, decodeOptions } from '../../serialize/options.js';
 import { registerErrorClass } from '../../serialize/errors.js';
 import { deserializeFunction, type SerializedFunction } from '../../serialize/functions.js';
-import { isPortableFunction } from '../../task/portable.js';
+import { isPortableFunction } from '../../serialize/portable.js';
 
 /** A host refused something it was sent: a function as source text, a class or function it does not have. */
 export class HostRefusedError extends ConcurryError {}
