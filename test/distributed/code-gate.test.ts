@@ -14,7 +14,7 @@ import { DANGEROUS_NAMES, smuggling } from './fuzz-values.js';
 
 const g = globalThis as Record<string, unknown>;
 const SOURCE = "function smuggled() { globalThis.__gateSmuggled = (globalThis.__gateSmuggled ?? 0) + 1; return 'ran'; }";
-const functions = new Map<string, Function>([['triple', triple]]);
+const functions = new Map([['triple', triple]]);
 const deny = new CodeGate(false, functions, ['sec-workers.ts']);
 const allow = new CodeGate(true, functions, ['sec-workers.ts']);
 

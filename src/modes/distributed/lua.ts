@@ -432,7 +432,7 @@ export type ScriptClient = RedisClient & {
 export function withScripts(client: RedisClient): ScriptClient {
   const c = client as ScriptClient;
   for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof (c as any)[name] !== 'function') client.defineCommand(name, { lua });
+    if (typeof (c as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { lua });
   }
   return c;
 }

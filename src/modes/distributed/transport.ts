@@ -94,7 +94,7 @@ export class DistributedTransport implements Transport, ClientTransport {
     try {
       this.payload = pack(payload).toString('base64');
     } catch (error) {
-      throw new TypeError(`The constructor arguments of ${this.className} cannot be sent to a distributed host: ${(error as Error).message}`);
+      throw new TypeError(`The constructor arguments of ${this.className} cannot be sent to a distributed host: ${(error as Error).message}`, { cause: error });
     }
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;

@@ -6,12 +6,9 @@
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../../../errors.js';
-import type { WorkerRuntime } from '../../../runtime/runtime.js';
-import { CodeGate, HostRefusedError, isTaskWorkerClass } from '../security.js';
+import { CodeGate, HostRefusedError, isTaskWorkerClass, type WorkerClass } from '../security.js';
 import { messageOf } from './log.js';
 
-/** A worker class as a host builds it: what WorkerRuntime takes (its constructor arguments come from the caller). */
-export type WorkerClass = ConstructorParameters<typeof WorkerRuntime>[0];
 
 /** Set while a host imports worker modules: workers that locate their own module skip that (see worker/). */
 const LOCATING = Symbol.for('concurry.locating');

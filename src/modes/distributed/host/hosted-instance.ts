@@ -13,9 +13,8 @@ import { observeLimitWaits } from '../../../resilience/limit-events.js';
 import { encodeError } from '../../../serialize/errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../../util/long-timeout.js';
 import { within } from '../connection.js';
-import { HostRefusedError } from '../security.js';
+import { HostRefusedError, type WorkerClass } from '../security.js';
 import { unpack, type HostMessage, type PlacementData, type PlacementPayload, type WireCall } from '../wire.js';
-import type { WorkerClass } from './class-table.js';
 import { messageOf } from './log.js';
 
 /** What a hosted instance needs from its host, and nothing more. */
