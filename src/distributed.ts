@@ -5,6 +5,16 @@
  *
  * @packageDocumentation
  */
+import { startHostWith, type DistributedHost, type HostOptions } from './modes/distributed/host.js';
+import { TaskWorker } from './task/task-worker.js';
+
 export { HostRefusedError, describeConnection, type Delivery, type ConnectionOption, type RedisConnectionOptions } from './modes/distributed/index.js';
 export { distributedLimitStats, type DistributedTarget } from './modes/distributed/admin.js';
-export { startHost, type HostOptions, type DistributedHost } from './modes/distributed/host.js';
+export type { HostOptions, DistributedHost } from './modes/distributed/host.js';
+
+/** Starts a host; resolves once it takes placements. */
+export function startHost(options: HostOptions): Promise<DistributedHost> {
+  // The host builds TaskWorker like any exported class; it comes from here, the entry, since the
+  // modes layer must not import task/ (it sits above the modes).
+  return startHostWith(options, { TaskWorker });
+}

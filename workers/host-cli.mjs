@@ -114,7 +114,7 @@ process.env.CONCURRY_WORKER_PROCESS = '1';
 
 let loaded;
 try {
-  loaded = await loadConcurry('modes/distributed/host');
+  loaded = await loadConcurry('distributed');
 } catch (error) {
   if (!String(error?.message).includes('needs tsx')) throw error;
   fail(error.message.replace(/^concurry: /, ''));

@@ -9,7 +9,7 @@ import { Future } from '../future/future.js';
 import { Worker, WorkerBuilder, type WorkerOptions, type WorkerOptionsFor } from '../worker/worker.js';
 import type { HandleControls } from '../worker/types.js';
 import { MapRun, isIterableInput, type MapOptions } from './map.js';
-import { toPortableFunction, toCallable, isPortableFunction, type PortableFunction } from './portable.js';
+import { toPortableFunction, toCallable, isPortableFunction, type PortableFunction } from '../serialize/portable.js';
 
 /**
  * Any function a TaskWorker may run. Its arguments are only known to the caller's own function, so

@@ -8,13 +8,13 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskWorker, Worker } from '../../src/index.js';
 import { CodeGate, HostRefusedError, encodeRuntimeOptions, isTaskWorkerClass, referableStatics } from '../../src/modes/distributed/security.js';
-import { toCallable } from '../../src/task/portable.js';
+import { toCallable } from '../../src/serialize/portable.js';
 import { LabelledTasks, MyTasks, Tasks, Vault, triple } from './fixtures/sec-workers.js';
 import { DANGEROUS_NAMES, smuggling } from './fuzz-values.js';
 
 const g = globalThis as Record<string, unknown>;
 const SOURCE = "function smuggled() { globalThis.__gateSmuggled = (globalThis.__gateSmuggled ?? 0) + 1; return 'ran'; }";
-const functions = new Map<string, Function>([['triple', triple]]);
+const functions = new Map([['triple', triple]]);
 const deny = new CodeGate(false, functions, ['sec-workers.ts']);
 const allow = new CodeGate(true, functions, ['sec-workers.ts']);
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../workers/host-cli.mjs', import.meta.url));
-export const fixtureModule = fileURLToPath(new URL('./fixtures/workers.ts', import.meta.url));
+const fixtureModule = fileURLToPath(new URL('./fixtures/workers.ts', import.meta.url));
 
 export interface TestHost {
   id: string;

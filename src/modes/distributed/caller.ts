@@ -10,10 +10,9 @@ import type { Queue as BullQueue } from 'bullmq';
 import { createClient, connectionKey, loadBullmq, setClientRef, waitForReady, within, type RedisConnectionOptions } from './connection.js';
 import { withScripts, type ScriptClient } from './lua.js';
 import { HostRefusedError } from './security.js';
-import { Keys, TAG_CLAIMED, TAG_MESSAGES, unpack, type HostInfo, type HostMessage } from './wire.js';
+import { CALLER_LEASE_MS, Keys, TAG_CLAIMED, TAG_MESSAGES, unpack, type HostInfo, type HostMessage } from './wire.js';
 
-/** How long a caller stays "alive" for hosts without renewing, and how often it renews. */
-export const CALLER_LEASE_MS = 15_000;
+/** How often a caller renews its lease key (see CALLER_LEASE_MS). */
 const CALLER_RENEW_MS = 5_000;
 
 /** What the client needs from a transport. */

@@ -131,7 +131,7 @@ type IoredisModule = { Redis: typeof import('ioredis').Redis };
 let ioredisModule: Promise<IoredisModule> | undefined;
 
 /** Loads ioredis (an optional peer dependency) with a clear error when it is missing. */
-export function loadIoredis(): Promise<IoredisModule> {
+function loadIoredis(): Promise<IoredisModule> {
   ioredisModule ??= import('ioredis').then((m): IoredisModule => ({ Redis: m.Redis })).catch((error) => {
     ioredisModule = undefined;
     throw new ConfigError(`mode 'distributed' needs the packages 'bullmq' and 'ioredis': npm install bullmq ioredis (${(error as Error).message})`);

@@ -5,7 +5,6 @@
  */
 import './register.js';
 
-export { DistributedTransport } from './transport.js';
 export { HostRefusedError } from './security.js';
 export { describeConnection } from './connection.js';
 export type { ConnectionOption, RedisConnectionOptions, Delivery } from './options.js';

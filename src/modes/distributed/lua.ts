@@ -134,7 +134,7 @@ end
  *       then per limit: kind ('r' rate | 's' resource), algorithm, capacity, window, amount.
  * Returns {1, 0} when granted, {0, waitMs} otherwise (waitMs: when to look again at the latest).
  */
-export const ACQUIRE = `${NOW}${RATE}
+const ACQUIRE = `${NOW}${RATE}
 local reqId = ARGV[1]
 local waiterLease = tonumber(ARGV[2])
 local holderLease = tonumber(ARGV[3])
@@ -250,7 +250,7 @@ return {0, wait}
  * Release. KEYS as ACQUIRE. ARGV: acqId, nLimits, channel, then per limit: kind, algorithm,
  * capacity, window, unused amount to refund (0 = none).
  */
-export const RELEASE = `${NOW}${RATE}
+const RELEASE = `${NOW}${RATE}
 local acqId = ARGV[1]
 local n = tonumber(ARGV[2])
 local channel = ARGV[3]
@@ -272,7 +272,7 @@ return 1
 `;
 
 /** Renews resource leases. KEYS: h, hexp. ARGV: leaseMs, acqIds… Returns how many were still held. */
-export const RENEW = `${NOW}
+const RENEW = `${NOW}
 local lease = tonumber(ARGV[1])
 local kept = 0
 for i = 2, #ARGV do
@@ -287,7 +287,7 @@ return kept
 `;
 
 /** A waiter gives up (timeout, abort). KEYS: q, qexp. ARGV: reqId, channel. */
-export const LEAVE = `
+const LEAVE = `
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -299,7 +299,7 @@ return 1
  * Read-only snapshot for stats. KEYS as ACQUIRE. ARGV: nLimits, then per limit: kind, algorithm,
  * capacity, window. Returns per limit {available, capacity}, then the number of waiters.
  */
-export const STATS = `${NOW}${RATE}
+const STATS = `${NOW}${RATE}
 local n = tonumber(ARGV[1])
 local out = {}
 local held = {}
@@ -360,7 +360,7 @@ return out
  * Retry budget shared by a handle's workers on every host (the algorithm of src/retry/budget.ts).
  * KEYS: budget hash. ARGV: op ('record' | 'try'), ratio, minPerSecond. Returns 1 = allowed.
  */
-export const BUDGET = `${NOW}
+const BUDGET = `${NOW}
 local ratio = tonumber(ARGV[2])
 local minPerSecond = tonumber(ARGV[3])
 local cap = math.max(1, minPerSecond * 10 + ratio * 100)
@@ -388,7 +388,7 @@ return res
  * ARGV: hostId, claimed message, reply TTL ms. Returns 1 claimed, 0 gone or already claimed,
  * -1 the caller is gone.
  */
-export const CLAIM = `
+const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[1], 'host') == 1 then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
@@ -399,7 +399,7 @@ return 1
 `;
 
 /** The caller ends an instance. KEYS: registry. Returns the host that claimed it, if any. */
-export const UNREGISTER = `
+const UNREGISTER = `
 local h = redis.call('HGET', KEYS[1], 'host')
 redis.call('DEL', KEYS[1])
 return h
@@ -432,7 +432,7 @@ export type ScriptClient = RedisClient & {
 export function withScripts(client: RedisClient): ScriptClient {
   const c = client as ScriptClient;
   for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof (c as any)[name] !== 'function') client.defineCommand(name, { lua });
+    if (typeof (c as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, { lua });
   }
   return c;
 }

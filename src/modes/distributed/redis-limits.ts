@@ -16,6 +16,7 @@ import { AdaptiveLimit } from '../../limits/adaptive.js';
 import { LimitSet } from '../../limits/limit-set.js';
 import { amountsOf, checkAcquireOptions } from '../../limits/amounts.js';
 import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from '../../limits/limits-like.js';
+import type { Limit } from '../../limits/limit.js';
 import type { ScriptClient } from './lua.js';
 import type { Keys, LimitDescription, LimitSetDescription, LimitsDescription } from './wire.js';
 
@@ -50,7 +51,7 @@ function describeSet(set: LimitSet, identity: object = set): LimitSetDescription
 /** What a host needs to serve the caller's limits; undefined when there are none. */
 export function describeLimits(limits: LimitsLike): LimitsDescription | undefined {
   if (limits instanceof LimitPool) {
-    return { type: 'pool', sets: limits.sets.map((s) => describeSet(s)), loadBalancing: limits.rotation };
+    return { type: 'pool', sets: limits.sets.map((s: LimitSet) => describeSet(s)), loadBalancing: limits.rotation };
   }
   if (limits instanceof LimitSet) {
     if (limits.limits.length === 0) return undefined;
@@ -73,7 +74,8 @@ export function describeLimitsOption(option: unknown, identity: object): LimitsD
   if (option instanceof LimitSet || option instanceof LimitPool) return describeLimits(option);
   if (Array.isArray(option)) {
     if (option.length === 0) return undefined;
-    return { type: 'set', set: describeSet(new LimitSet(option), identity) };
+    // LimitSet checks every entry (a ConfigError naming what is not a Limit).
+    return { type: 'set', set: describeSet(new LimitSet(option as Limit[]), identity) };
   }
   return undefined;
 }
@@ -94,8 +96,8 @@ export interface LimitsBackend {
   leaseMs: number;
   /** Subscribes `fn` to a set's release channel for good; resolves once the subscription is active. */
   onRelease(channel: string, fn: () => void): Promise<void>;
-  /** Called when a script fails in the background (release, renew). */
-  onError(error: unknown): void;
+  /** Called when a script fails in the background (release, renew); a property, as it is passed to catch() as is. */
+  onError: (error: unknown) => void;
 }
 
 /** A LimitSet whose counts live in Redis. */

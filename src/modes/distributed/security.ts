@@ -19,27 +19,34 @@ import { ConcurryError } from '../../errors.js';
 import { encodeOptions, decodeOptions } from '../../serialize/options.js';
 import { registerErrorClass } from '../../serialize/errors.js';
 import { deserializeFunction, type SerializedFunction } from '../../serialize/functions.js';
-import { isPortableFunction } from '../../task/portable.js';
+import { isPortableFunction } from '../../serialize/portable.js';
+import type { WorkerRuntime } from '../../runtime/runtime.js';
 
 /** A host refused something it was sent: a function as source text, a class or function it does not have. */
 export class HostRefusedError extends ConcurryError {}
 registerErrorClass(HostRefusedError);
 
 type Callable = (...a: unknown[]) => unknown;
+/** Any function, held as a value (a static method, a function a module exports): never called with typed arguments here. */
+export type AnyFunction = (...args: never[]) => unknown;
+/** A worker class as a host builds it: what WorkerRuntime takes (its constructor arguments come from the caller). */
+export type WorkerClass = ConstructorParameters<typeof WorkerRuntime>[0];
+/** A class, as far as static methods go. */
+type ClassLike = abstract new (...args: never[]) => unknown;
 
 const WORKER_BASE = Symbol.for('concurry.WorkerBase');
 /** Longest source text a host that accepts source functions compiles (a sanity bound, not a defence). */
 const MAX_SOURCE_LENGTH = 1_000_000;
 
-function isNativeOrBound(fn: Function): boolean {
+function isNativeOrBound(fn: AnyFunction): boolean {
   return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(fn));
 }
 
-function isClass(fn: Function): boolean {
+function isClass(fn: AnyFunction): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
-const staticsCache = new WeakMap<Function, ReadonlyMap<string, Function>>();
+const staticsCache = new WeakMap<ClassLike, ReadonlyMap<string, AnyFunction>>();
 
 /**
  * The static methods of a worker class that may be referenced by name, as an allow-list: own
@@ -48,17 +55,16 @@ const staticsCache = new WeakMap<Function, ReadonlyMap<string, Function>>();
  * left out: they are not validators a user wrote, and `Function` is exactly what must not be
  * reachable.
  */
-export function referableStatics(cls: Function): ReadonlyMap<string, Function> {
+export function referableStatics(cls: ClassLike): ReadonlyMap<string, AnyFunction> {
   const hit = staticsCache.get(cls);
   if (hit) return hit;
-  const out = new Map<string, Function>();
-  for (let c: any = cls; typeof c === 'function' && c !== Function.prototype && c !== Object && !Object.hasOwn(c, WORKER_BASE); c = Object.getPrototypeOf(c)) {
+  const out = new Map<string, AnyFunction>();
+  for (let c: unknown = cls; typeof c === 'function' && c !== Function.prototype && c !== Object && !Object.hasOwn(c, WORKER_BASE); c = Object.getPrototypeOf(c)) {
     for (const name of Object.getOwnPropertyNames(c)) {
       if (out.has(name) || name === 'prototype' || name === 'constructor' || name === '__proto__') continue;
-      const desc = Object.getOwnPropertyDescriptor(c, name);
-      const fn = desc?.value;
-      if (typeof fn !== 'function' || isClass(fn) || isNativeOrBound(fn)) continue;
-      out.set(name, fn);
+      const fn: unknown = Object.getOwnPropertyDescriptor(c, name)?.value;
+      if (typeof fn !== 'function' || isClass(fn as AnyFunction) || isNativeOrBound(fn as AnyFunction)) continue;
+      out.set(name, fn as AnyFunction);
     }
   }
   staticsCache.set(cls, out);
@@ -66,9 +72,9 @@ export function referableStatics(cls: Function): ReadonlyMap<string, Function> {
 }
 
 /** Replaces functions that are referable statics of the class with `{ __static: name }` (walks arrays and plain objects). */
-function referenceStatics(value: unknown, byFunction: ReadonlyMap<Function, string>): unknown {
+function referenceStatics(value: unknown, byFunction: ReadonlyMap<AnyFunction, string>): unknown {
   if (typeof value === 'function') {
-    const name = byFunction.get(value);
+    const name = byFunction.get(value as AnyFunction);
     return name === undefined ? value : { __static: name };
   }
   if (Array.isArray(value)) return value.map((v) => referenceStatics(v, byFunction));
@@ -79,8 +85,8 @@ function referenceStatics(value: unknown, byFunction: ReadonlyMap<Function, stri
 }
 
 /** Caller side: runtime options made sendable; static methods of the class go by name. */
-export function encodeRuntimeOptions(workerClass: Function, runtimeOptions: object): unknown {
-  const byFunction = new Map<Function, string>();
+export function encodeRuntimeOptions(workerClass: ClassLike, runtimeOptions: object): unknown {
+  const byFunction = new Map<AnyFunction, string>();
   for (const [name, fn] of referableStatics(workerClass)) if (!byFunction.has(fn)) byFunction.set(fn, name);
   return encodeOptions(referenceStatics(runtimeOptions, byFunction) as object);
 }
@@ -102,7 +108,7 @@ function describe(value: unknown): string {
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
@@ -122,7 +128,7 @@ function wellFormedSource(payload: unknown): SerializedFunction | undefined {
 export class CodeGate {
   constructor(
     readonly allowSource: boolean,
-    private readonly functions: ReadonlyMap<string, Function>,
+    private readonly functions: ReadonlyMap<string, AnyFunction>,
     private readonly moduleNames: readonly string[],
   ) {}
 
@@ -130,11 +136,11 @@ export class CodeGate {
    * Compiles source text, only when the host opted in and only in its well-formed shape. `what`
    * names it for the malformed case; `refusal` is the whole message when the host did not opt in.
    */
-  private compile(payload: unknown, what: string, refusal: string): Function {
+  private compile(payload: unknown, what: string, refusal: string): AnyFunction {
     if (!this.allowSource) throw new HostRefusedError(refusal);
     const wellFormed = wellFormedSource(payload);
     if (!wellFormed) throw new HostRefusedError(`This host refuses ${what}: it is not in the form callers send ({ source, name } strings)`);
-    return deserializeFunction(wellFormed);
+    return deserializeFunction(wellFormed) as AnyFunction;
   }
 
   /**
@@ -172,7 +178,7 @@ export class CodeGate {
   }
 
   /** A `{ __static: name }` reference: only a name on the class's allow-list resolves. */
-  private staticFunction(cls: Function, name: unknown, path: string): Function {
+  private staticFunction(cls: ClassLike, name: unknown, path: string): AnyFunction {
     const fn = typeof name === 'string' ? referableStatics(cls).get(name) : undefined;
     if (!fn) {
       throw new HostRefusedError(
@@ -183,13 +189,13 @@ export class CodeGate {
   }
 
   /** Resolves static references and source functions in received runtime options, then decodes them (never compiling on its own). */
-  runtimeOptions<T>(encoded: unknown, cls: Function): T {
+  runtimeOptions<T>(encoded: unknown, cls: ClassLike): T {
     return decodeOptions<T>(this.resolveOptionFunctions(encoded, cls, 'options'), () => {
       throw new HostRefusedError('This host refuses a function in the options that is not where callers put one');
     });
   }
 
-  private resolveOptionFunctions(encoded: unknown, cls: Function, path: string): unknown {
+  private resolveOptionFunctions(encoded: unknown, cls: ClassLike, path: string): unknown {
     if (Array.isArray(encoded)) return encoded.map((v, i) => this.resolveOptionFunctions(v, cls, `${path}[${i}]`));
     if (encoded === null || typeof encoded !== 'object') return encoded;
     const o = encoded as Record<string, unknown>;
@@ -214,8 +220,8 @@ export class CodeGate {
    * exports or extends): the function TaskWorker's constructor stored (`bound`) and `submit()`'s
    * first argument go through this gate, so TaskWorker only ever calls real functions.
    */
-  taskWorkerClass(base: new (...args: any[]) => object): new (...args: any[]) => object {
-    const gate = this;
+  taskWorkerClass(base: WorkerClass): WorkerClass {
+    const taskFunction = (value: unknown) => this.taskFunction(value);
     const Base = base as new (fn?: unknown) => { submit(...args: unknown[]): unknown };
     class HostTaskWorker extends Base {
       constructor(...args: unknown[]) {
@@ -223,10 +229,10 @@ export class CodeGate {
         // slot — the received constructor argument, for concurry's own — is gated before any call.
         super(...args);
         const slot = this as unknown as { bound?: unknown };
-        if (slot.bound !== undefined && typeof slot.bound !== 'function') slot.bound = gate.taskFunction(slot.bound);
+        if (slot.bound !== undefined && typeof slot.bound !== 'function') slot.bound = taskFunction(slot.bound);
       }
       override submit(...args: unknown[]): unknown {
-        if (args.length > 0 && isPortableFunction(args[0])) args[0] = gate.taskFunction(args[0]);
+        if (args.length > 0 && isPortableFunction(args[0])) args[0] = taskFunction(args[0]);
         return super.submit(...args);
       }
     }
@@ -237,6 +243,6 @@ export class CodeGate {
 }
 
 /** Whether `cls` is concurry's TaskWorker or extends it (a brand on the class, so another copy of the package counts too). */
-export function isTaskWorkerClass(cls: Function): boolean {
-  return (cls as any)[Symbol.for('concurry.TaskWorker')] === true;
+export function isTaskWorkerClass(cls: object): boolean {
+  return (cls as Record<symbol, unknown>)[Symbol.for('concurry.TaskWorker')] === true;
 }

@@ -19,20 +19,17 @@ import { CancelledError, WorkerCrashedError, WorkerInitError } from '../../error
 import type { Settler } from '../../runtime/runtime.js';
 import { decodeError } from '../../serialize/errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
-import type { Queue as BullQueue } from 'bullmq';
 import { CallerClient, type ClientTransport, type HostWatcher } from './caller.js';
 import { connectionFromEnv, within, type ConnectionOption } from './connection.js';
 import { describeLimitsOption, limitSetKeys } from './redis-limits.js';
 import { encodeRuntimeOptions } from './security.js';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
-import { pack, type HostMessage, type PlacementData, type PlacementPayload, type WireCall } from './wire.js';
+import { Placement, STOP_GRACE_MS } from './placement.js';
+import { pack, type HostMessage, type PlacementPayload, type WireCall } from './wire.js';
 
 // Defined in options.ts so that the main entry's types never name bullmq.
 import type { Delivery } from './options.js';
 export type { Delivery } from './options.js';
-
-/** Extra time a host gets after the stop timeout to say it stopped. */
-const STOP_GRACE_MS = 2000;
 
 const budgetIds = new WeakMap<object, string>();
 
@@ -43,18 +40,6 @@ interface PendingCall {
   settler: Settler;
   /** The placement the call was last sent to (undefined while in the outbox). */
   placement?: Placement;
-}
-
-class Placement {
-  readonly id = crypto.randomUUID();
-  hostId?: string;
-  ctlQueueName = '';
-  queue!: BullQueue;
-  /** Call ids of each job added to the instance queue (to tell delivered from waiting calls). */
-  readonly jobs = new Map<string, number[]>();
-  /** Number of the next job: the host runs jobs in this order, whatever order it fetches them in. */
-  nextSeq = 1;
-  gone = false;
 }
 
 export class DistributedTransport implements Transport, ClientTransport {
@@ -109,7 +94,7 @@ export class DistributedTransport implements Transport, ClientTransport {
     try {
       this.payload = pack(payload).toString('base64');
     } catch (error) {
-      throw new TypeError(`The constructor arguments of ${this.className} cannot be sent to a distributed host: ${(error as Error).message}`);
+      throw new TypeError(`The constructor arguments of ${this.className} cannot be sent to a distributed host: ${(error as Error).message}`, { cause: error });
     }
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
@@ -201,7 +186,7 @@ export class DistributedTransport implements Transport, ClientTransport {
     await this.client.detach(this);
   }
 
-  // ── placement ────────────────────────────────────────────────────────────
+  // ── placement (placement.ts) ─────────────────────────────────────────────
 
   private async start(): Promise<void> {
     await this.client.ready;
@@ -211,17 +196,7 @@ export class DistributedTransport implements Transport, ClientTransport {
   }
 
   private async place(): Promise<void> {
-    const c = this.client;
-    const p = new Placement();
-    p.hostId = await c.pickHost(this.className, p.id);
-    p.ctlQueueName = p.hostId ? c.keys.hostQueue(p.hostId) : c.keys.classQueue(this.className);
-    p.queue = c.queue(c.keys.instanceQueue(p.id));
-    // Routed before the host can answer: its first reply may come before add() returns.
-    c.route(p.id, this);
-    this.placement = p;
-    await c.cmd.hset(c.keys.instance(p.id), 'caller', c.id, 'cls', this.className);
-    const data: PlacementData = { i: p.id, c: c.id, cls: this.className, p: this.payload };
-    await c.ctlQueue(p.ctlQueueName).add('place', data, { jobId: p.id, removeOnComplete: true, removeOnFail: true });
+    const p = await Placement.place(this.client, this.className, this.payload, this, (placed) => (this.placement = placed));
     // stop() gave up waiting for this placement (Redis was slow): remove it now.
     if (this.stopped) return void this.dropPlacement(p);
     this.updateWatch();
@@ -234,19 +209,8 @@ export class DistributedTransport implements Transport, ClientTransport {
     void drop.finally(() => this.drops.delete(drop));
   }
 
-  /** Removes a placement's keys: its control job, its call queue, its registry entry. */
-  private async dropPlacement(p: Placement): Promise<void> {
-    if (p.gone) return;
-    p.gone = true;
-    const c = this.client;
-    c.unroute(p.id);
-    // A job locked by a host that is finishing it cannot be removed: the host removes it on completion.
-    if (p.ctlQueueName) await within(c.ctlQueue(p.ctlQueueName).remove(p.id), STOP_GRACE_MS);
-    if (p.queue) {
-      await within(p.queue.obliterate({ force: true }), STOP_GRACE_MS);
-      await within(p.queue.close(), STOP_GRACE_MS);
-    }
-    await within(c.cmd.del(c.keys.instance(p.id)), STOP_GRACE_MS);
+  private dropPlacement(p: Placement): Promise<void> {
+    return p.drop(this.client);
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
@@ -281,12 +245,8 @@ export class DistributedTransport implements Transport, ClientTransport {
       encoded = pack(batch.map((c): WireCall => [c.id, c.method, c.args]));
     }
     for (const c of batch) c.placement = p;
-    const seq = p.nextSeq++;
-    const adding: Promise<void> = p.queue.add('c', { s: seq, c: encoded.toString('base64') }).then(
-      (job) => {
-        p.jobs.set(String(job.id), batch.map((c) => c.id));
-      },
-      (error) => {
+    const adding: Promise<void> = p.send(encoded, batch.map((c) => c.id)).catch(
+      (error: unknown) => {
         // The host waits for every number in turn: without this job the placement is stuck. Its
         // calls fail with the error (they never ran); the others move to a new placement.
         for (const c of batch) if (this.pending.get(c.id) === c && c.placement === p) this.settle(c.id, false, error);
@@ -388,15 +348,7 @@ export class DistributedTransport implements Transport, ClientTransport {
     this.unwatch();
     try {
       await Promise.all(this.adding);
-      const waiting = new Set<number>();
-      if (this.delivery === 'at-most-once') {
-        try {
-          await old.queue.pause();
-          for (const job of await old.queue.getWaiting()) for (const id of old.jobs.get(String(job.id)) ?? []) waiting.add(id);
-        } catch {
-          /* nothing readable: treat every sent call as delivered */
-        }
-      }
+      const waiting = this.delivery === 'at-most-once' ? await old.waitingCalls() : new Set<number>();
       const what =
         why === 'host'
           ? `The host running ${this.className} (${old.hostId ?? 'unknown'}) died or left`

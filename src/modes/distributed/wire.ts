@@ -38,6 +38,11 @@ export type HostMessage =
 /** Messages a caller publishes to the hosts (on the bus channel). */
 export type BusMessage = { t: 'stop'; i: string; timeout: number } | { t: 'cancel'; i: string; c: number };
 
+/** How long a caller stays "alive" for hosts without renewing its lease key, ms; hosts end the instances of a caller whose lease ran out. */
+export const CALLER_LEASE_MS = 15_000;
+/** A reply list a host wrote expires this long after its last write (its caller is gone by then), ms. */
+export const REPLY_TTL_MS = 60_000;
+
 /** Reply-list element tags: 'C' = claimed (written by a Lua script), 'M' = packed HostMessage[]. */
 export const TAG_CLAIMED = 0x43;
 export const TAG_MESSAGES = 0x4d;

@@ -2,7 +2,7 @@
  * Functions that can cross into another thread or process: by source text (rebuilt there, no
  * closures allowed — checked before sending) or by module reference (imported there).
  */
-import { serializeFunction, deserializeFunction, type SerializedFunction } from '../serialize/functions.js';
+import { serializeFunction, deserializeFunction, type SerializedFunction } from './functions.js';
 
 /** A function in a form that survives structured cloning. */
 export type PortableFunction =
