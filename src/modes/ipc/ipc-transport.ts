@@ -251,10 +251,8 @@ export class IpcTransport implements Transport {
 
   /** After a send: poll for the reply once the caller is idle (see {@link awaitRepliesSoon}). */
   private expectReply(): void {
-    // Also while the reply polling warms up and idle() will not poll: measured on the 2-vCPU machine,
-    // this one immediate after a send kept sequential round trips on one vCPU in 18 of 20 fresh
-    // processes (p50 ~15 µs); without it 11 of 20 took a cross-vCPU wake on every hand-off (~85 µs,
-    // p99 ~750 µs). docs/architecture.md has the runs.
+    // Also while the reply polling warms up and idle() will not poll: it keeps round trips on one
+    // vCPU (docs/decisions/ipc-reply-immediate.md).
     if (this.replySpin && !this.awaitingReply) {
       this.awaitingReply = true;
       awaitRepliesSoon(this);
