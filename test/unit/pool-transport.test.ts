@@ -5,7 +5,8 @@ import { flushMicrotasks } from '../../src/clock.js';
 import { PoolTransport, type PoolSettings } from '../../src/pool/pool-transport.js';
 import { Outcome, call, fakeInit, fakeMembers } from './fakes.js';
 
-async function pool(settings: Partial<PoolSettings> = {}) {
+/** A pool of fake members; `start: false` leaves them starting (a death then is a failed start). */
+async function pool(settings: Partial<PoolSettings> = {}, { start = true } = {}) {
   const members = fakeMembers();
   const p = new PoolTransport(fakeInit(), members.factory, {
     maxWorkers: 2,
@@ -15,7 +16,7 @@ async function pool(settings: Partial<PoolSettings> = {}) {
     crashRetriesFor: () => 0,
     ...settings,
   });
-  for (const m of members.made) m.start();
+  if (start) for (const m of members.made) m.start();
   await flushMicrotasks(); // the members are up: a death from now on is a crash, not a failed start
   return { p, made: members.made };
 }
@@ -164,17 +165,10 @@ describe('PoolTransport (fake members)', () => {
   });
 
   it('a worker that dies before any worker ever started: ready(), queued and later calls reject with WorkerInitError', async () => {
-    const members = fakeMembers();
-    const p = new PoolTransport(fakeInit(), members.factory, {
-      maxWorkers: 1,
-      loadBalancing: 'round-robin',
-      onDemand: false,
-      maxQueuedTasks: Infinity,
-      crashRetriesFor: () => 0,
-    });
+    const { p, made } = await pool({ maxWorkers: 1 }, { start: false });
     const out = new Outcome();
     p.send(call('add', 1, 2), out);
-    members.made[0].crash('Worker could not start: boom');
+    made[0].crash('Worker could not start: boom');
     await flushMicrotasks();
     await expect(p.ready()).rejects.toThrow(WorkerInitError);
     await expect(p.ready()).rejects.toThrow('Pool gave up starting workers after 3 failed starts in a row: Worker could not start: boom');
@@ -182,6 +176,6 @@ describe('PoolTransport (fake members)', () => {
     const later = new Outcome();
     p.send(call('add', 1, 2), later);
     expect(later.error).toBe(out.error);
-    expect(members.made).toHaveLength(1); // no replacement: a first start that fails is final
+    expect(made).toHaveLength(1); // no replacement: a first start that fails is final
   });
 });
