@@ -17,7 +17,7 @@ import type { Settler } from '../runtime/runtime.js';
 import type { Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
-import { CallNotStartedError } from './not-started.js';
+import { CallNotStartedError } from '../modes/not-started.js';
 
 /**
  * Failed starts in a row (of one worker; of any worker in an onDemand pool) after which the pool

@@ -6,14 +6,14 @@
  * fallback. Retries are not here: they run inside the worker, so the breaker and the fallback see
  * a call's final outcome.
  */
-import { CancelledError, TimeoutError, WorkerStoppedError, type CircuitOpenError } from '../errors.js';
+import { CancelledError, TimeoutError, WorkerStoppedError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
 import type { Settler } from '../runtime/runtime.js';
 import { summarizeError, type RuntimeEvent } from '../runtime/events.js';
 import { CircuitBreakers, type CircuitBreaker, type CircuitSnapshot, type CircuitState } from './circuit-breaker.js';
 import { DeadlineQueue } from './deadlines.js';
-import { resolveTimeouts, type FallbackOption, type ResilienceOptions } from './options.js';
+import { resolveTimeouts, type FallbackContext, type FallbackOption, type ResilienceOptions } from './options.js';
 import { LastGoodCache } from './last-good.js';
 
 /** The future side of a guarded call (a handle's CallFuture). */
@@ -45,6 +45,15 @@ export interface CircuitView {
 }
 
 const DEFAULT_GRACE_MS = 1000;
+
+type FallbackFn = (error: unknown, ctx: FallbackContext) => unknown;
+/** The `fallback` option as the guard applies it: a function to call, or a fixed value. */
+type Fallback = { fn: FallbackFn } | { value: unknown };
+
+function toFallback(option: FallbackOption): Fallback {
+  // FallbackOption's `{}` branch also admits functions: any function given is called as a FallbackFn.
+  return typeof option === 'function' ? { fn: option as FallbackFn } : { value: option };
+}
 
 class GuardedCall implements Settler {
   settled = false;
@@ -116,7 +125,7 @@ export class CallGuard {
   private readonly hedgeAfter: number;
   private readonly maxHedges: number;
   private readonly hedged: ReadonlySet<string>;
-  private readonly fallback?: { option: FallbackOption };
+  private readonly fallback?: Fallback;
   private readonly lastGood?: LastGoodCache;
   private readonly grace: number;
   private readonly graceTimers = new Set<unknown>();
@@ -134,7 +143,7 @@ export class CallGuard {
     this.hedgeAfter = o.hedge?.afterMs ?? 0;
     this.maxHedges = o.hedge?.maxHedges ?? 1;
     this.hedged = new Set(o.hedge?.methods ?? []);
-    if ('fallback' in o && o.fallback !== undefined) this.fallback = { option: o.fallback };
+    if ('fallback' in o && o.fallback !== undefined) this.fallback = toFallback(o.fallback);
     if (o.lastGood !== undefined) this.lastGood = new LastGoodCache(o.lastGood, init.clock);
     this.grace = o.timeoutGrace ?? DEFAULT_GRACE_MS;
   }
@@ -228,15 +237,15 @@ export class CallGuard {
       gc.target.reject(error);
       return;
     }
-    const option = this.fallback?.option;
-    if (typeof option !== 'function') {
+    const fallback = this.fallback;
+    if (!fallback || !('fn' in fallback)) {
       // The last good result beats a fixed default; without either the error stands.
       if (this.serveLastGood(gc, error)) return;
-      if (!this.fallback) return gc.target.reject(error);
+      if (!fallback) return gc.target.reject(error);
     }
     let value: unknown;
     try {
-      value = typeof option === 'function' ? option(error, { methodName: gc.call.method, args: gc.call.args }) : option;
+      value = 'fn' in fallback ? fallback.fn(error, { methodName: gc.call.method, args: gc.call.args }) : fallback.value;
     } catch (fallbackError) {
       if (!this.serveLastGood(gc, fallbackError)) gc.target.reject(fallbackError);
       return;

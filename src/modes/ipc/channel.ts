@@ -18,13 +18,13 @@ export interface Channel {
   /** The worker thread's id (thread channels). */
   readonly threadId?: number;
   /** `transfer`: buffers and ports to move, not copy; a process channel copies them (it can't move). */
-  post(msg: ToWorker, transfer?: readonly object[]): void;
+  post(this: void, msg: ToWorker, transfer?: readonly object[]): void;
   onMessage(fn: (msg: FromWorker) => void): void;
   /**
    * Thread channels: takes the next message from the worker synchronously, if one is queued, without
    * going through the event loop (see {@link IdleSpin}). It is delivered to no listener.
    */
-  poll?(): FromWorker | undefined;
+  poll?(this: void): FromWorker | undefined;
   /**
    * Called once the worker is gone and everything it sent has been delivered (a process's 'close',
    * not its 'exit', which can come before its last messages).
@@ -89,9 +89,9 @@ export function threadChannel(resourceLimits?: ConstructorParameters<typeof Node
   return {
     kind: 'thread',
     threadId: worker.threadId,
-    post: end.post,
+    post: (msg, transfer) => end.post(msg, transfer),
     onMessage: (fn) => (deliver = fn),
-    poll: end.poll,
+    poll: () => end.poll(),
     started,
     onExit: (fn) =>
       worker.on('exit', (code) => {
@@ -150,11 +150,11 @@ export function processChannel(): Channel {
     kill: () => void child.kill('SIGKILL'),
     ref: () => {
       child.ref();
-      (child as any).channel?.ref?.();
+      child.channel?.ref();
     },
     unref: () => {
       child.unref();
-      (child as any).channel?.unref?.();
+      child.channel?.unref();
     },
   };
 }

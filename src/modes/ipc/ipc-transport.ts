@@ -6,26 +6,23 @@
  * rejects its pending calls with WorkerCrashedError and gives back what it held.
  */
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
-import { CallNotStartedError } from '../../pool/not-started.js';
+import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
-import type { Acquisition } from '../../limits/acquisition.js';
-import type { LimitsLike } from '../../limits/limits-like.js';
-import { shareWithThread, type SharedWithThread } from '../../limits/thread-sharing.js';
-import { observedLike, underlyingLimits } from '../../resilience/limit-events.js';
 import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../runtime/events.js';
-import { decodeError, encodeError } from '../../serialize/errors.js';
+import { decodeError } from '../../serialize/errors.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
 import { sdkClassesLoading } from '../../serialize/sdk-errors.js';
 import type { Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
+import { LimitsServer } from './limits-server.js';
 import { moduleCandidates } from './locate.js';
 import { uncloneableInitArgument } from './worker-messages.js';
 import { publicMethodNames } from '../../runtime/methods.js';
 import { CALLER_SPIN, IdleSpin, callerMaySpin } from './idle-spin.js';
-import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type LimitsAcquireReply, type WireCalls } from './protocol.js';
+import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type WireCalls } from './protocol.js';
 
 /** Extra time a worker gets after the stop timeout to exit on its own before it is killed. */
 const STOP_GRACE_MS = 1000;
@@ -59,15 +56,10 @@ export class IpcTransport implements Transport {
   private exitWaiters: (() => void)[] = [];
   private referenced = true;
   private starting = true;
-  private readonly held = new Map<number, Acquisition>();
-  private readonly acquiring = new Map<number, AbortController>();
-  private nextAcqId = 1;
+  /** Serves the worker's `this.limits` from the handle's limits. */
+  private readonly limits: LimitsServer;
   /** What the worker reported before it died of an uncaught exception. */
   private fatalError?: Error;
-  /** A thread worker's view of the caller's LimitSet / LimitPool in shared memory. */
-  private readonly shared?: SharedWithThread;
-  /** The shared sets as a thread's slow path reaches them (reporting waits like the handle's limits). */
-  private readonly sharedTargets: LimitsLike[] = [];
   /** Thread workers: polls for the reply briefly once the caller has nothing else to run (see IdleSpin). */
   private readonly replySpin?: IdleSpin<FromWorker>;
   private awaitingReply = false;
@@ -98,10 +90,7 @@ export class IpcTransport implements Transport {
       channel.kill();
       throw error;
     }
-    if (channel.kind === 'thread') {
-      this.shared = shareWithThread(underlyingLimits(init.limits), init.workerIndex);
-      this.sharedTargets = this.shared?.sets.map((set) => observedLike(init.limits, set)) ?? [];
-    }
+    this.limits = new LimitsServer(init.limits, channel.kind === 'thread' ? { workerIndex: init.workerIndex } : undefined, (msg) => channel.post(msg));
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
     try {
@@ -114,7 +103,7 @@ export class IpcTransport implements Transport {
         runtimeOptions,
         hasBudget: init.budget !== undefined,
         limitsConfig: { ...(init.limits.config ?? {}) },
-        sharedLimits: this.shared?.state,
+        sharedLimits: this.limits.sharedState,
         started: channel.started.init,
       });
     } catch (error) {
@@ -262,10 +251,8 @@ export class IpcTransport implements Transport {
 
   /** After a send: poll for the reply once the caller is idle (see {@link awaitRepliesSoon}). */
   private expectReply(): void {
-    // Also while the reply polling warms up and idle() will not poll: measured on the 2-vCPU machine,
-    // this one immediate after a send kept sequential round trips on one vCPU in 18 of 20 fresh
-    // processes (p50 ~15 µs); without it 11 of 20 took a cross-vCPU wake on every hand-off (~85 µs,
-    // p99 ~750 µs). docs/architecture.md has the runs.
+    // Also while the reply polling warms up and idle() will not poll: it keeps round trips on one
+    // vCPU (docs/decisions/ipc-reply-immediate.md).
     if (this.replySpin && !this.awaitingReply) {
       this.awaitingReply = true;
       awaitRepliesSoon(this);
@@ -307,7 +294,7 @@ export class IpcTransport implements Transport {
           const encoded = batch[i + 2];
           // An SDK's error (openai…) whose classes are not loaded here yet: settle once they are, so it keeps instanceof.
           const loading = sdkClassesLoading(encoded);
-          if (loading) loading.then(() => this.settle(slot, false, decodeError(encoded)));
+          if (loading) void loading.then(() => this.settle(slot, false, decodeError(encoded)));
           else this.settle(slot, false, decodeError(encoded));
         }
         break;
@@ -328,11 +315,11 @@ export class IpcTransport implements Transport {
         this.channel.kill();
         break;
       case 'limits':
-        this.serveLimits(msg);
+        this.limits.serve(msg);
         break;
       case 'budget':
         if (msg.op === 'record') this.init.budget?.recordCall();
-        else Promise.resolve(this.init.budget?.tryRetry() ?? true).then((ok) => this.channel.post({ t: 'budget-reply', rid: msg.rid, ok }));
+        else void Promise.resolve(this.init.budget?.tryRetry() ?? true).then((ok) => this.channel.post({ t: 'budget-reply', rid: msg.rid, ok }));
         break;
       case 'stopped':
         this.channel.kill();
@@ -343,61 +330,11 @@ export class IpcTransport implements Transport {
     }
   }
 
-  private serveLimits(msg: Extract<FromWorker, { t: 'limits' }>): void {
-    if (msg.op === 'acquire') {
-      const controller = new AbortController();
-      this.acquiring.set(msg.rid, controller);
-      const target = msg.set === undefined ? this.init.limits : this.sharedTargets[msg.set];
-      target.acquire(msg.requested, { timeout: msg.timeout, signal: controller.signal }).then(
-        (acq) => {
-          this.acquiring.delete(msg.rid);
-          if (this.exited) return acq.release({ force: true });
-          const acqId = this.nextAcqId++;
-          this.held.set(acqId, acq);
-          const needsUpdate = [...acq.amounts.keys()].filter((k) => target.needsUpdate(k));
-          const reply: LimitsAcquireReply = { acqId, amounts: [...acq.amounts], config: acq.config, needsUpdate };
-          this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: true, value: reply });
-        },
-        (error) => {
-          this.acquiring.delete(msg.rid);
-          if (!this.exited) this.channel.post({ t: 'limits-reply', rid: msg.rid, ok: false, value: encodeError(error) });
-        },
-      );
-    } else if (msg.op === 'abort') {
-      this.acquiring.get(msg.rid)?.abort();
-    } else if (msg.op === 'pump') {
-      this.shared?.sets[msg.set]?.wake();
-    } else if (msg.op === 'stats') {
-      let reply: { ok: boolean; value: unknown };
-      try {
-        reply = { ok: true, value: this.init.limits.stats() };
-      } catch (error) {
-        reply = { ok: false, value: encodeError(error) };
-      }
-      this.channel.post({ t: 'limits-reply', rid: msg.rid, ...reply });
-    } else {
-      const acq = this.held.get(msg.acqId);
-      this.held.delete(msg.acqId);
-      if (!acq) return;
-      try {
-        if (Object.keys(msg.used).length) acq.update(msg.used);
-      } catch {
-        /* usage is checked on the worker side */
-      }
-      acq.release({ force: true });
-    }
-  }
-
   private onExit(info: ExitInfo): void {
     this.exited = true;
     this.starting = false;
     if (this.fatalError) info = { ...info, error: this.fatalError };
-    // Whatever the worker held or was waiting for goes back.
-    for (const c of this.acquiring.values()) c.abort();
-    this.acquiring.clear();
-    for (const acq of this.held.values()) acq.release({ force: true });
-    this.held.clear();
-    this.shared?.sets.forEach((set, i) => set.threadGone(this.shared!.state.sets[i].holdings, this.channel.threadId!));
+    this.limits.workerGone(this.channel.threadId);
     if (this.stopping) {
       this.dead = new WorkerCrashedError(`${this.init.workerClass.name} worker is stopped`);
     } else {

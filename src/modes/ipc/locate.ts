@@ -28,7 +28,7 @@ function stackFiles(): string[] {
   return files;
 }
 
-export function moduleCandidates(workerClass: Function, moduleOption: unknown): string[] {
+export function moduleCandidates(workerClass: object, moduleOption: unknown): string[] {
   const out: string[] = [];
   if (typeof moduleOption === 'string') out.push(toUrl(moduleOption));
   const declared = (workerClass as { module?: unknown }).module;

@@ -10,9 +10,9 @@
  * - Thread workers: one Int32 in shared memory, one `Atomics.store` per call. Exact.
  * - Process workers: there is no shared memory between processes, so the marker is the first four
  *   bytes of an unlinked temporary file both processes hold open, written with `pwrite`. A write
- *   costs ~3.5 µs on the CI machine, over twice a whole call, so the worker writes ahead: when calls
- *   are short it marks several at once (at most {@link MAX_AHEAD}, about {@link AHEAD_BUDGET_US} µs
- *   of calls at the measured pace), when they are slow or sparse, one at a time. On `process.exit()`
+ *   costs more than a whole short call (docs/decisions/ipc-started-marker.md), so the worker writes
+ *   ahead: when calls are short it marks several at once (at most {@link MAX_AHEAD}, about
+ *   {@link AHEAD_BUDGET_US} µs of calls at their pace), when they are slow or sparse, one at a time. On `process.exit()`
  *   and uncaught exceptions the exact value is written on the way out; only a SIGKILL in a flood of
  *   sub-100 µs calls leaves the write-ahead in place, and then at most MAX_AHEAD − 1 calls that never
  *   ran count as started.
@@ -50,7 +50,7 @@ export function mayHaveStarted(seq: number, marker: number): boolean {
 
 /** Calls marked at once at most, when a process worker's calls are short. */
 export const MAX_AHEAD = 64;
-/** A process worker marks about this much work per write, µs (a write costs ~3.5 µs here). */
+/** A process worker marks about this much work per write, µs (docs/decisions/ipc-started-marker.md). */
 export const AHEAD_BUDGET_US = 100;
 
 /** Thread workers: the marker lives in shared memory. */

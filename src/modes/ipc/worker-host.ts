@@ -24,7 +24,7 @@ export interface HostPort {
   onMessage(fn: (msg: ToWorker) => void): void;
   exit(code: number): void;
   /** Thread workers: takes the next queued message synchronously, if there is one (see IdleSpin). */
-  poll?(): ToWorker | undefined;
+  poll?(this: void): ToWorker | undefined;
   /** Thread workers: admits this thread's polling when few enough others are polling. */
   spinGate?: SpinGate;
   /** True where post() moves what it is given (threads); elsewhere move() marks are left alone and results copied. */
@@ -274,28 +274,33 @@ export function runWorkerHost(port: HostPort): void {
   });
 }
 
+type WorkerClass = new (...args: unknown[]) => object;
+const LOCATING = Symbol.for('concurry.locating');
+
 /** Imports the candidate modules in order and returns the first export that is the named class. */
-async function locateClass(candidates: string[], exportName: string): Promise<new (...a: any[]) => object> {
-  (globalThis as any)[Symbol.for('concurry.locating')] = true;
+async function locateClass(candidates: string[], exportName: string): Promise<WorkerClass> {
+  // Read by the worker() decorator: a class defined while we import its module is not a new handle.
+  const flags = globalThis as Record<symbol, unknown>;
+  flags[LOCATING] = true;
   const attempts: LocateAttempt[] = [];
   try {
     for (const url of candidates) {
       let mod: Record<string, unknown>;
       try {
-        mod = await import(url);
+        mod = (await import(url)) as Record<string, unknown>;
       } catch (error) {
         attempts.push({ url, error });
         continue;
       }
       const direct = mod[exportName];
-      if (typeof direct === 'function') return direct as new (...a: any[]) => object;
+      if (typeof direct === 'function') return direct as WorkerClass;
       for (const value of Object.values(mod)) {
-        if (typeof value === 'function' && value.name === exportName) return value as new (...a: any[]) => object;
+        if (typeof value === 'function' && value.name === exportName) return value as WorkerClass;
       }
       attempts.push({ url });
     }
   } finally {
-    (globalThis as any)[Symbol.for('concurry.locating')] = false;
+    flags[LOCATING] = false;
   }
   throw new WorkerInitError(locateFailureMessage(exportName, attempts));
 }
