@@ -16,6 +16,7 @@ import type { FromWorker, LimitsAcquireReply, ToWorker } from './protocol.js';
 /** A limits request from the worker. */
 export type LimitsRequest = Extract<FromWorker, { t: 'limits' }>;
 
+/** The caller side of a thread/process worker's `this.limits`: serves its acquires, holds what it was granted, gives it all back when the worker exits. */
 export class LimitsServer {
   /** Acquisitions the worker holds, by the id it releases them with. */
   private readonly held = new Map<number, Acquisition>();
