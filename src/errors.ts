@@ -86,3 +86,10 @@ export const errorClassesByName: Record<string, new (...args: any[]) => Error> =
   LimitUsageError,
   ChaosError,
 };
+
+/** The error for a call to a method the worker class doesn't have (raised by the handle and by the worker runtime alike). */
+export function unknownMethod(className: string, method: string, known: string[]): TypeError {
+  return new ConfigError(
+    `${className} has no public method '${method}'; its methods are: ${known.length ? known.join(', ') : '(none)'}`,
+  );
+}

@@ -9,7 +9,7 @@ import { configError } from '../config/validate.js';
 import { systemClock } from '../clock.js';
 import { AttemptContext, afterFailure, newRetryState, validate, type RetryEnv, type RetryState } from './engine.js';
 import { computeWait } from './backoff.js';
-import { retryAfterMs } from './predicates.js';
+import { retryAfterMs } from '../classify.js';
 import { resolveRetryPolicy, type RetryOptions, type RetryPolicy } from './options.js';
 import type { StandaloneRetryOptions } from './standalone.js';
 

@@ -3,19 +3,19 @@
  * `maxConcurrency` at once), and wraps calls in the retry engine. The same runtime runs in this
  * thread (sync/async modes), in a worker thread, and in a child process.
  */
-import { CancelledError, ConfigError, WorkerInitError } from '../errors.js';
+import { CancelledError, WorkerInitError, unknownMethod } from '../errors.js';
 import type { Clock, RandomSource } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { executeWithRetry, resolveRetryPolicies } from '../retry/index.js';
 import type { RetryBudgetClient, RetryContext, RetryPolicy, WorkerRetryOptions } from '../retry/index.js';
 import type { LimitsLike } from '../limits/index.js';
 import { overlappingCallContext, type CallContext } from './context.js';
-import type { RuntimeEvent } from './events.js';
+import type { RuntimeEvent } from '../observability/events.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { publicMethodNames } from './methods.js';
 import { constructWorker } from './construct.js';
 import { describeThrown } from '../serialize/errors.js';
-import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
+import { chaosRandom, withChaos, type ChaosOptions } from './chaos.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 
@@ -365,12 +365,6 @@ function plainContext(runtime: WorkerRuntime, call: RunningCall): CallContext {
     },
     validationErrors: [],
   };
-}
-
-export function unknownMethod(className: string, method: string, known: string[]): TypeError {
-  return new ConfigError(
-    `${className} has no public method '${method}'; its methods are: ${known.length ? known.join(', ') : '(none)'}`,
-  );
 }
 
 function hostileThenable(className: string, method: string, what: string, error: unknown): TypeError {
