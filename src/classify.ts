@@ -81,18 +81,24 @@ export const rateLimitErrors = (ctx: { error?: unknown }): boolean => {
 
 /** A field as text the way a template literal shows it; absent is empty. */
 function textOf(value: unknown): string {
-  return value === undefined || value === null ? '' : String(value);
+  return value === undefined || value === null ? '' : stringify(value);
 }
+
+/**
+ * `String(value)` of a value of any type: error fields and header values are whatever the library
+ * that threw put there, and an object's own toString() (or "[object Object]") is what we match on.
+ */
+const stringify = (value: unknown): string => String(value);
 
 function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
   const get = field(headers, 'get');
   if (typeof get === 'function') {
     const v: unknown = get.call(headers, name);
-    return v === null || v === undefined ? undefined : String(v);
+    return v === null || v === undefined ? undefined : stringify(v);
   }
   for (const [k, v] of Object.entries(headers as Record<string, unknown>)) {
-    if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v);
+    if (k.toLowerCase() === name) return Array.isArray(v) ? stringify(v[0]) : v === undefined ? undefined : stringify(v);
   }
   return undefined;
 }

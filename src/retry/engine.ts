@@ -54,7 +54,7 @@ export class AttemptContext implements RetryContext {
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function shouldRetry(policy: RetryPolicy, ctx: RetryContext): boolean {

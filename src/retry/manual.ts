@@ -119,10 +119,13 @@ class RetryLoop implements AsyncIterator<RetryAttempt> {
    * `break` ends the loop: an attempt that did not call failed() succeeded. A throw out of the body
    * also lands here and cannot be told apart; it is counted the same (only the event differs).
    */
-  async return(): Promise<IteratorResult<RetryAttempt>> {
-    if (this.phase === 'running') this.succeeded();
-    this.phase = 'done';
-    return { done: true, value: undefined };
+  return(): Promise<IteratorResult<RetryAttempt>> {
+    // Nothing to await; the executor still turns a throwing onEvent listener into a rejection, as an async method would.
+    return new Promise((resolve) => {
+      if (this.phase === 'running') this.succeeded();
+      this.phase = 'done';
+      resolve({ done: true, value: undefined });
+    });
   }
 
   fail(attempt: Attempt, outcome: Parameters<typeof afterFailure>[3]): Promise<void> {

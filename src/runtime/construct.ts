@@ -4,8 +4,11 @@
  */
 let pending: { limits: unknown; runtime: unknown } | undefined;
 
+/** A class whose instances serve calls; its constructor arguments are only known to its caller. */
+export type WorkerClass = new (...args: unknown[]) => object;
+
 export function constructWorker(
-  workerClass: new (...args: any[]) => object,
+  workerClass: WorkerClass,
   ctorArgs: unknown[],
   limits: unknown,
   runtime: unknown,
