@@ -30,9 +30,13 @@ export const systemClock: Clock = {
 /** Resolves after `ms` on `clock`; rejects with the signal's reason when `signal` aborts. */
 export function sleep(ms: number, clock: Clock = systemClock, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The abort reason is the caller's and may be any value (AbortSignal.reason is `any`): it is
+    // passed on unchanged, as every other abortable API does.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the reason is the caller's value of any type, passed through
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       clock.clearTimeout(handle);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as above
       reject(signal!.reason);
     };
     const handle = clock.setTimeout(() => {

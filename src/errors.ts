@@ -72,6 +72,9 @@ export class ChaosError extends ConcurryError {
 }
 
 /** Classes the transport can re-create by `name` on the caller's side. */
+// Constructors of different shapes (RetryValidationError takes fields, not a message); the decoder
+// only reads `prototype`, and its table of extra classes has this same type.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `never[]` would fit here but not in serialize/errors.ts's `any[]` class table
 export const errorClassesByName: Record<string, new (...args: any[]) => Error> = {
   ConcurryError,
   ConfigError,
@@ -86,3 +89,10 @@ export const errorClassesByName: Record<string, new (...args: any[]) => Error> =
   LimitUsageError,
   ChaosError,
 };
+
+/** The error for a call to a method the worker class doesn't have (raised by the handle and by the worker runtime alike). */
+export function unknownMethod(className: string, method: string, known: string[]): TypeError {
+  return new ConfigError(
+    `${className} has no public method '${method}'; its methods are: ${known.length ? known.join(', ') : '(none)'}`,
+  );
+}

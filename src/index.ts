@@ -11,7 +11,7 @@ export { Future, type WaitOptions } from './future/future.js';
 export { gather, wait, asCompleted, type GatherOptions, type WaitManyOptions, type AsCompletedOptions } from './future/waiting.js';
 export type { ProgressOption, ProgressBarOptions, ProgressBarLike, ProgressCallback } from './future/progress.js';
 export type { CallContext } from './runtime/context.js';
-export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './runtime/events.js';
+export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './observability/events.js';
 export { globalConfig, withConfig, type ConfigOverrides } from './config/config.js';
 export type { Mode } from './config/options.js';
 export {
@@ -31,10 +31,10 @@ export {
 export type { ResilienceOptions, TimeoutOption, HedgeOptions, FallbackOption, FallbackContext } from './resilience/options.js';
 export type { CircuitBreakerOptions, CircuitSnapshot, CircuitState } from './resilience/circuit-breaker.js';
 export type { CircuitView, GuardStats } from './resilience/guard.js';
-export type { ChaosOptions } from './resilience/chaos.js';
+export type { ChaosOptions } from './runtime/chaos.js';
 export type { LastGoodOptions, LastGoodStats } from './resilience/last-good.js';
-export type { LatencySummary } from './resilience/latency.js';
-export { eventChannel } from './resilience/diagnostics.js';
+export type { LatencySummary } from './observability/latency.js';
+export { eventChannel } from './observability/diagnostics.js';
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
 export * from './retry/index.js';
 export * from './limits/index.js';

@@ -8,7 +8,7 @@
 import { ConfigError } from '../errors.js';
 import { configError } from '../config/validate.js';
 import { systemClock, type Clock } from '../clock.js';
-import { rateLimitErrors, retryAfterMs } from '../retry/predicates.js';
+import { rateLimitErrors, retryAfterMs } from '../classify.js';
 import { Acquisition } from './acquisition.js';
 import { Aimd, type AdaptiveReason } from './aimd.js';
 import { checkAcquireOptions } from './amounts.js';

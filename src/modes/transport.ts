@@ -7,7 +7,7 @@
  * message protocol to it. The runtime (ordering, concurrency, retries, limits) is the same code in
  * every mode; only the transport differs.
  */
-import type { RuntimeEvent } from '../runtime/events.js';
+import type { RuntimeEvent } from '../observability/events.js';
 import type { RuntimeOptions, Settler } from '../runtime/runtime.js';
 import type { LimitsLike } from '../limits/index.js';
 

@@ -12,7 +12,7 @@
  */
 import { CancelledError, CircuitOpenError, RetryValidationError, WorkerStoppedError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import { statusOf } from '../retry/predicates.js';
+import { statusOf } from '../classify.js';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

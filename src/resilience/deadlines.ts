@@ -35,7 +35,8 @@ class Lane<T> {
 
 export class DeadlineQueue<T> {
   private readonly lanes = new Map<number, Lane<T>>();
-  private timer: TimerHandle | undefined;
+  /** The armed timer; undefined while none is (TimerHandle is `unknown`, so it already admits undefined). */
+  private timer: TimerHandle;
   private armedAt = Infinity;
   private live = 0;
 
@@ -108,7 +109,7 @@ export class DeadlineQueue<T> {
 }
 
 /** Node timers can be unref'd; other clocks' handles (a FakeClock's ids) have nothing to toggle. */
-function setRef(timer: TimerHandle | undefined, ref: boolean): void {
+function setRef(timer: TimerHandle, ref: boolean): void {
   const t = timer as { ref?: () => void; unref?: () => void } | undefined;
   if (ref) t?.ref?.();
   else t?.unref?.();

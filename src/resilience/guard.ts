@@ -10,7 +10,7 @@ import { CancelledError, TimeoutError, WorkerStoppedError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
 import type { Settler } from '../runtime/runtime.js';
-import { summarizeError, type RuntimeEvent } from '../runtime/events.js';
+import { summarizeError, type RuntimeEvent } from '../observability/events.js';
 import { CircuitBreakers, type CircuitBreaker, type CircuitSnapshot, type CircuitState } from './circuit-breaker.js';
 import { DeadlineQueue } from './deadlines.js';
 import { resolveTimeouts, type FallbackContext, type FallbackOption, type ResilienceOptions } from './options.js';

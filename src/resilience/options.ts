@@ -7,7 +7,7 @@ import { registerOption } from '../config/options.js';
 import { checkInteger, checkNumber, configError, rejectUnknownKeys } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
-import type { ChaosOptions } from './chaos.js';
+import type { ChaosOptions } from '../runtime/chaos.js';
 import type { LastGoodOptions } from './last-good.js';
 import './last-good.js'; // registers the lastGood option
 

@@ -6,9 +6,9 @@
  */
 import { RetryValidationError } from '../errors.js';
 import { sleep, systemClock, type Clock, type RandomSource } from '../clock.js';
-import { summarizeError, type RuntimeEvent } from '../runtime/events.js';
+import { summarizeError, type RuntimeEvent } from '../observability/events.js';
 import { computeWait } from './backoff.js';
-import { retryAfterMs } from './predicates.js';
+import { retryAfterMs } from '../classify.js';
 import type { RetryBudgetClient } from './budget.js';
 import type { RetryContext, RetryPolicy } from './options.js';
 
@@ -54,7 +54,7 @@ export class AttemptContext implements RetryContext {
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as any).then === 'function';
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function shouldRetry(policy: RetryPolicy, ctx: RetryContext): boolean {

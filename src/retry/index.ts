@@ -1,7 +1,6 @@
 export {
   resolveRetryPolicies,
   resolveRetryPolicy,
-  matchesClass,
   RETRY_ALGORITHMS,
   type PerMethod,
   type RetryContext,
@@ -17,7 +16,7 @@ export {
 export { computeWait, baseWait } from './backoff.js';
 export { executeWithRetry, type RetryEnv, type RetryEvent } from './engine.js';
 export { RetryBudget, type RetryBudgetClient } from './budget.js';
-export { transientErrors, rateLimitErrors, retryAfterMs, statusOf } from './predicates.js';
+export { transientErrors, rateLimitErrors, retryAfterMs, statusOf, matchesClass } from '../classify.js';
 export { retry, type StandaloneRetryOptions } from './standalone.js';
 export { retrying, backoffDelay, type RetryingOptions, type RetryAttempt, type BackoffDelayOptions } from './manual.js';
 export { JITTER_STYLES, type JitterStyle } from './jitter.js';

@@ -9,7 +9,7 @@ import { configError } from '../config/validate.js';
 import { systemClock } from '../clock.js';
 import { AttemptContext, afterFailure, newRetryState, validate, type RetryEnv, type RetryState } from './engine.js';
 import { computeWait } from './backoff.js';
-import { retryAfterMs } from './predicates.js';
+import { retryAfterMs } from '../classify.js';
 import { resolveRetryPolicy, type RetryOptions, type RetryPolicy } from './options.js';
 import type { StandaloneRetryOptions } from './standalone.js';
 
@@ -119,10 +119,13 @@ class RetryLoop implements AsyncIterator<RetryAttempt> {
    * `break` ends the loop: an attempt that did not call failed() succeeded. A throw out of the body
    * also lands here and cannot be told apart; it is counted the same (only the event differs).
    */
-  async return(): Promise<IteratorResult<RetryAttempt>> {
-    if (this.phase === 'running') this.succeeded();
-    this.phase = 'done';
-    return { done: true, value: undefined };
+  return(): Promise<IteratorResult<RetryAttempt>> {
+    // Nothing to await; the executor still turns a throwing onEvent listener into a rejection, as an async method would.
+    return new Promise((resolve) => {
+      if (this.phase === 'running') this.succeeded();
+      this.phase = 'done';
+      resolve({ done: true, value: undefined });
+    });
   }
 
   fail(attempt: Attempt, outcome: Parameters<typeof afterFailure>[3]): Promise<void> {

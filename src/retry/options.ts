@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { configError, nearest, show } from '../config/validate.js';
+import { matchesClass } from '../classify.js';
 import { resolveJitter, type JitterStyle } from './jitter.js';
 import { checkAdaptiveRetry, type AdaptiveRetryOptions } from './adaptive.js';
 
@@ -126,17 +127,6 @@ function checkMs(option: string, v: unknown, allowZero = true): number {
     throw configError(option, v, `a finite number of ms ${allowZero ? '>= 0' : '> 0'}`);
   }
   return v;
-}
-
-/** Matches an error against a class by instanceof, or by name along its prototype chain (classes re-created across threads keep their names). */
-export function matchesClass(error: unknown, cls: ErrorClass): boolean {
-  if (error instanceof (cls as any)) return true;
-  if (error === null || typeof error !== 'object') return false;
-  if ((error as Error).name === cls.name) return true;
-  for (let p = Object.getPrototypeOf(error); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-    if (p.constructor?.name === cls.name) return true;
-  }
-  return false;
 }
 
 function isErrorClass(v: unknown): v is ErrorClass {

@@ -2,7 +2,7 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { RetryBudgetClient } from './budget.js';
 import { executeWithRetry, type RetryEvent } from './engine.js';
-import { resolveRetryPolicy, type RetryContext, type RetryOptions } from './options.js';
+import { resolveRetryPolicy, type RetryOptions } from './options.js';
 import { checkClock, checkOptionsArgument, checkRandom, configError, rejectUnknownKeys } from '../config/validate.js';
 import { RETRY_OPTION_NAMES } from '../config/options.js';
 
@@ -15,7 +15,8 @@ export interface StandaloneRetryOptions extends RetryOptions {
   budget?: RetryBudgetClient;
 }
 
-type AnyFn = (...args: any[]) => any;
+/** Any function: its parameters and result are carried through to the wrapper's type. */
+type AnyFn = (...args: never[]) => unknown;
 
 const STANDALONE_ONLY = ['clock', 'random', 'signal', 'onEvent', 'budget'];
 
@@ -36,8 +37,7 @@ function checkStandaloneOptions(value: StandaloneRetryOptions | undefined): Stan
 function wrap<F extends AnyFn>(fn: F, options: StandaloneRetryOptions, name: string): (this: unknown, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   const policy = resolveRetryPolicy(checkStandaloneOptions(options));
   return function retried(this: unknown, ...args: Parameters<F>) {
-    const self = this;
-    return executeWithRetry((_ctx: RetryContext) => fn.apply(self, args), policy, {
+    return executeWithRetry(() => Reflect.apply(fn, this, args) as Awaited<ReturnType<F>> | Promise<Awaited<ReturnType<F>>>, policy, {
       clock: options.clock,
       random: options.random,
       signal: options.signal,
@@ -56,7 +56,7 @@ function wrap<F extends AnyFn>(fn: F, options: StandaloneRetryOptions, name: str
  */
 export function retry<F extends AnyFn>(fn: F, options: StandaloneRetryOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
 export function retry(options: StandaloneRetryOptions): <F extends AnyFn>(method: F, context: ClassMethodDecoratorContext) => F;
-export function retry(fnOrOptions: AnyFn | StandaloneRetryOptions, maybeOptions?: StandaloneRetryOptions): any {
+export function retry(fnOrOptions: AnyFn | StandaloneRetryOptions, maybeOptions?: StandaloneRetryOptions): unknown {
   if (typeof fnOrOptions === 'function') return wrap(fnOrOptions, maybeOptions ?? {}, fnOrOptions.name || 'anonymous');
   const options = checkStandaloneOptions(fnOrOptions);
   resolveRetryPolicy(options);

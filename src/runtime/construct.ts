@@ -4,8 +4,12 @@
  */
 let pending: { limits: unknown; runtime: unknown } | undefined;
 
+/** A class whose instances serve calls; its constructor arguments are only known to its caller. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] is the one parameter list every class (typed constructor arguments included) is assignable to and that can still be called with the caller's arguments
+export type WorkerClass = new (...args: any[]) => object;
+
 export function constructWorker(
-  workerClass: new (...args: any[]) => object,
+  workerClass: WorkerClass,
   ctorArgs: unknown[],
   limits: unknown,
   runtime: unknown,

@@ -3,19 +3,19 @@
  * `maxConcurrency` at once), and wraps calls in the retry engine. The same runtime runs in this
  * thread (sync/async modes), in a worker thread, and in a child process.
  */
-import { CancelledError, ConfigError, WorkerInitError } from '../errors.js';
+import { CancelledError, WorkerInitError, unknownMethod } from '../errors.js';
 import type { Clock, RandomSource } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { executeWithRetry, resolveRetryPolicies } from '../retry/index.js';
 import type { RetryBudgetClient, RetryContext, RetryPolicy, WorkerRetryOptions } from '../retry/index.js';
 import type { LimitsLike } from '../limits/index.js';
 import { overlappingCallContext, type CallContext } from './context.js';
-import type { RuntimeEvent } from './events.js';
+import type { RuntimeEvent } from '../observability/events.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { publicMethodNames } from './methods.js';
-import { constructWorker } from './construct.js';
+import { constructWorker, type WorkerClass } from './construct.js';
 import { describeThrown } from '../serialize/errors.js';
-import { chaosRandom, withChaos, type ChaosOptions } from '../resilience/chaos.js';
+import { chaosRandom, withChaos, type ChaosOptions } from './chaos.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 
@@ -86,7 +86,7 @@ export class WorkerRuntime {
 
   /** Constructs the instance; throws {@link WorkerInitError} when the constructor throws. */
   constructor(
-    workerClass: new (...args: any[]) => object,
+    workerClass: WorkerClass,
     ctorArgs: unknown[],
     options: RuntimeOptions,
     private readonly hooks: RuntimeHooks,
@@ -106,8 +106,9 @@ export class WorkerRuntime {
     const chaos = options.chaos;
     const chaosDraw = chaos ? chaosRandom(chaos) : undefined;
     for (const name of names) {
-      let fn = (this.instance as any)[name];
-      if (typeof fn !== 'function') continue;
+      const member = (this.instance as Record<string, unknown>)[name];
+      if (typeof member !== 'function') continue;
+      let fn = member as (...args: unknown[]) => unknown;
       if (chaos) fn = withChaos(name, fn, chaos, chaosDraw!, this.clock);
       this.originals.set(name, fn);
       // Only calls that enter from a handle get retries and validation; the instance's own methods
@@ -365,12 +366,6 @@ function plainContext(runtime: WorkerRuntime, call: RunningCall): CallContext {
     },
     validationErrors: [],
   };
-}
-
-export function unknownMethod(className: string, method: string, known: string[]): TypeError {
-  return new ConfigError(
-    `${className} has no public method '${method}'; its methods are: ${known.length ? known.join(', ') : '(none)'}`,
-  );
 }
 
 function hostileThenable(className: string, method: string, what: string, error: unknown): TypeError {

@@ -2,8 +2,7 @@
  * Retry options hold functions (predicates, validators) and error classes, which structured
  * clone can't carry. They travel as source text (checked for captured variables) and class names.
  */
-import { matchesClass } from '../retry/options.js';
-import { rateLimitErrors, transientErrors } from '../retry/predicates.js';
+import { matchesClass, rateLimitErrors, transientErrors } from '../classify.js';
 import { deserializeFunction, serializeFunction, type SerializedFunction } from './functions.js';
 
 /** Functions this package exports for use in options: sent by name, found again on the other side. */

@@ -9,11 +9,11 @@ import { checkDuration, checkOneOf, checkOptionsArgument, configError } from '..
 import { Future } from '../future/future.js';
 import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
-import { RUNTIME_EVENT_TYPES, type RuntimeEvent, type RuntimeEventType } from '../runtime/events.js';
-import { unknownMethod } from '../runtime/runtime.js';
+import { RUNTIME_EVENT_TYPES, type RuntimeEvent, type RuntimeEventType } from '../observability/events.js';
+import { unknownMethod } from '../errors.js';
 import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilience/guard.js';
-import { LatencyRecorder, type LatencySummary } from '../resilience/latency.js';
-import { eventChannel, publishEvent } from '../resilience/diagnostics.js';
+import { LatencyRecorder, type LatencySummary } from '../observability/latency.js';
+import { eventChannel, publishEvent } from '../observability/diagnostics.js';
 import { IntrusiveList } from '../util/linked-list.js';
 
 /** Per-method counters reported by `handle.stats()`. */

@@ -1,6 +1,6 @@
 import type { Future } from '../future/future.js';
 import type { HandleStats, StopOptions } from './handle.js';
-import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
+import type { RuntimeEvent, RuntimeEventType } from '../observability/events.js';
 
 /** A value or a future/promise of it: what a handle method accepts for each argument. */
 export type MaybeFuture<T> = T | PromiseLike<T>;

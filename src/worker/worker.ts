@@ -23,7 +23,7 @@ import type { WorkerHandle } from './types.js';
 import '../resilience/options.js';
 import { checkHedgeMethods, resolveTimeouts, type ResilienceOptions } from '../resilience/options.js';
 import { CallGuard } from '../resilience/guard.js';
-import { observeLimitWaits } from '../resilience/limit-events.js';
+import { observeLimitWaits } from '../limits/limit-events.js';
 import { systemClock } from '../clock.js';
 
 const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'circuit', 'then'];

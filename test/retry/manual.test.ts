@@ -236,3 +236,30 @@ describe('retrying()', () => {
     expect(() => retrying(null as any)).toThrow(ConfigError);
   });
 });
+
+describe('retrying(): leaving the loop early', () => {
+  it('an onEvent listener that throws on retry-success makes the loop’s return reject with its error', async () => {
+    const clock = new FakeClock();
+    const boom = new Error('listener failed');
+    const run = (async () => {
+      for await (const attempt of retrying({
+        numRetries: 2,
+        retryWait: 10,
+        retryJitter: 0,
+        clock,
+        onEvent: (e) => {
+          if (e.type === 'retry-success') throw boom;
+        },
+      })) {
+        if (attempt.number === 1) {
+          await attempt.failed(httpError(503));
+          continue;
+        }
+        return 'second attempt';
+      }
+      return 'loop ended';
+    })();
+    await clock.runAll();
+    await expect(run).rejects.toBe(boom);
+  });
+});

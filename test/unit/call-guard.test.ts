@@ -4,7 +4,7 @@ import { CancelledError, CircuitOpenError, TimeoutError } from '../../src/errors
 import { FakeClock, flushMicrotasks } from '../../src/clock.js';
 import { CallGuard, type GuardStats, type GuardTarget } from '../../src/resilience/guard.js';
 import type { ResilienceOptions } from '../../src/resilience/options.js';
-import type { RuntimeEvent } from '../../src/runtime/events.js';
+import type { RuntimeEvent } from '../../src/observability/events.js';
 import { FakeTransport, Outcome, call, fakeInit } from './fakes.js';
 
 class Target extends Outcome implements GuardTarget {

@@ -8,7 +8,7 @@
  * started with `--allow-source-functions` (see security.ts).
  */
 import v8 from 'node:v8';
-import type { RuntimeEvent } from '../../runtime/events.js';
+import type { RuntimeEvent } from '../../observability/events.js';
 
 /** Encodes a value for Redis (throws DataCloneError for functions, symbols, …). */
 export function pack(value: unknown): Buffer {

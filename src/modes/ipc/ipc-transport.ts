@@ -9,7 +9,7 @@ import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import type { Settler } from '../../runtime/runtime.js';
-import { summarizeError } from '../../runtime/events.js';
+import { summarizeError } from '../../observability/events.js';
 import { decodeError } from '../../serialize/errors.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import { encodeOptions } from '../../serialize/options.js';

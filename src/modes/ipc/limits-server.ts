@@ -9,7 +9,7 @@
 import type { Acquisition } from '../../limits/acquisition.js';
 import type { LimitsLike } from '../../limits/limits-like.js';
 import { shareWithThread, type SharedWithThread, type ThreadLimitsState } from '../../limits/thread-sharing.js';
-import { observedLike, underlyingLimits } from '../../resilience/limit-events.js';
+import { observedLike, underlyingLimits } from '../../limits/limit-events.js';
 import { encodeError } from '../../serialize/errors.js';
 import type { FromWorker, LimitsAcquireReply, ToWorker } from './protocol.js';
 

@@ -6,7 +6,7 @@
  * A call is known on the wire by its slot: a small integer the caller reuses once the call is
  * settled, so both sides index arrays instead of hashing ids.
  */
-import type { RuntimeEvent } from '../../runtime/events.js';
+import type { RuntimeEvent } from '../../observability/events.js';
 import type { ThreadLimitsState } from '../../limits/thread-sharing.js';
 import type { StartedMarkerInit } from './started-marker.js';
 

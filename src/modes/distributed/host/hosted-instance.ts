@@ -8,8 +8,8 @@ import { CancelledError, WorkerCrashedError, WorkerInitError } from '../../../er
 import { emptyLimitSet, type LimitsLike } from '../../../limits/index.js';
 import type { RetryBudgetClient } from '../../../retry/budget.js';
 import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../../runtime/runtime.js';
-import type { RuntimeEvent } from '../../../runtime/events.js';
-import { observeLimitWaits } from '../../../resilience/limit-events.js';
+import type { RuntimeEvent } from '../../../observability/events.js';
+import { observeLimitWaits } from '../../../limits/limit-events.js';
 import { encodeError } from '../../../serialize/errors.js';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../../util/long-timeout.js';
 import { within } from '../connection.js';

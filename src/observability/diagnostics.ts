@@ -5,7 +5,7 @@
  * messages are the event plus `className`. Publishing costs nothing while nobody subscribes.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { RuntimeEvent, RuntimeEventType } from '../runtime/events.js';
+import type { RuntimeEvent, RuntimeEventType } from './events.js';
 
 const channels = new Map<string, diagnosticsChannel.Channel>();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyRecorder } from '../../src/resilience/latency.js';
+import { LatencyRecorder } from '../../src/observability/latency.js';
 
 describe('LatencyRecorder', () => {
   it('measures every call up to 2048, then one in 8', () => {

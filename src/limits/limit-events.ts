@@ -3,9 +3,9 @@
  * wait reports `{ type: 'limit-wait', keys, waitedMs }`. One wrapper on the caller's side serves
  * every mode, since thread/process workers' acquisitions are served by the caller's limits too.
  */
-import type { Acquisition } from '../limits/acquisition.js';
-import type { LimitsLike } from '../limits/index.js';
-import type { RuntimeEvent } from '../runtime/events.js';
+import type { Acquisition } from './acquisition.js';
+import type { LimitsLike } from './index.js';
+import type { RuntimeEvent } from '../observability/events.js';
 
 const OBSERVED = Symbol('concurry.observedLimits');
 
