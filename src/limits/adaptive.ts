@@ -134,8 +134,8 @@ export class AdaptiveLimit implements LimitsLike {
   private readonly wakeTimer: WakeTimer;
   private granted = 0;
   private refused = 0;
-  /** Rate: when the accepted calls of the last window were granted. */
-  private readonly accepted?: WindowCount;
+  /** Rate: when the refused calls of the last window were granted. */
+  private readonly refusedInWindow?: WindowCount;
   /** Rate: the grants of the last window. */
   private readonly grantedInWindow?: WindowCount;
   private firstGrantAt?: number;
@@ -153,7 +153,7 @@ export class AdaptiveLimit implements LimitsLike {
     this.configValue = { ...(options.config ?? {}) };
     this.aimd = new Aimd(s, this.clock.now());
     if (this.kind === 'rate') {
-      this.accepted = new WindowCount(this.window);
+      this.refusedInWindow = new WindowCount(this.window);
       this.grantedInWindow = new WindowCount(this.window);
     }
   }
@@ -181,7 +181,7 @@ export class AdaptiveLimit implements LimitsLike {
   }
 
   /** @internal Outcomes are reported through update(); nothing must be. */
-  needsUpdate(_key: string): boolean {
+  needsUpdate(): boolean {
     return false;
   }
 
@@ -192,7 +192,8 @@ export class AdaptiveLimit implements LimitsLike {
       n = this.amountOf(requested);
       options = checkAcquireOptions(acquireOptions);
     } catch (error) {
-      return Promise.reject(error);
+      // The checks throw ConfigErrors; anything else is wrapped so the rejection is always an Error.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     if (this.waiters.length === 0 && this.fits(n) === 0) return Promise.resolve(this.grant(n, false));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
@@ -256,18 +257,28 @@ export class AdaptiveLimit implements LimitsLike {
       const before = this.value;
       let reason: AdaptiveReason | undefined;
       if (accepted > 0) {
-        this.accepted?.add(grant.at);
         reason = this.aimd.success(grant.epoch, now - grant.at, grant.saturated, now);
       } else {
         this.refused++;
         const wait = outcome!.get(RETRY_AFTER_KEY);
         // Every refusal pauses the grants (the provider said when it has room again); only the first of an epoch cuts.
         if (wait !== undefined && wait > 0) this.pausedUntil = Math.max(this.pausedUntil, now + wait);
-        reason = this.aimd.overload(grant.epoch, now, this.accepted?.count(now));
+        this.refusedInWindow?.add(grant.at);
+        reason = this.aimd.overload(grant.epoch, now, this.acceptedInWindow(now));
       }
       if (reason !== undefined && this.value !== before) this.changed(before, reason, now);
     }
     this.pump();
+  }
+
+  /**
+   * Rate: what the provider took in the last window — every grant it did not refuse. Calls that
+   * failed otherwise (a 503, a timeout) still used its rate, and counting only the successes would
+   * put the last good value a failure rate below the provider's limit.
+   */
+  private acceptedInWindow(now: number): number | undefined {
+    if (this.grantedInWindow === undefined || this.refusedInWindow === undefined) return undefined;
+    return Math.max(0, this.grantedInWindow.count(now) - this.refusedInWindow.count(now));
   }
 
   private changed(from: number, reason: AdaptiveReason, at: number): void {
@@ -311,7 +322,9 @@ export class AdaptiveLimit implements LimitsLike {
       // pro rata in the first window, which has not had a whole window to fill (at least a tenth of it).
       this.firstGrantAt ??= now;
       const covered = Math.min(1, Math.max(now - this.firstGrantAt, this.window / 10) / this.window);
-      saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
+      // A grant with callers still queued behind it is saturated too: a value growing fast (slow
+      // start) never has most of its newest window granted, and would stall on the count alone.
+      saturated = (saturated && this.waiters.length > 0) || this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
     }
     this.granted += n;
     const grant: Grant = { n, epoch: this.aimd.epoch, at: now, saturated };
