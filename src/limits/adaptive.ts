@@ -20,6 +20,8 @@ export type { AdaptiveLimitOptions };
 
 /** A rate counts as used in full (and may grow) when this share of it was granted in the last window. */
 const SATURATED_SHARE = 0.8;
+/** …or this share, while callers are queued for it (a starved client can inflate the value to 2.5× what it sends, no more). */
+const QUEUED_SATURATED_SHARE = 0.4;
 
 /** The usage key an outcome's Retry-After travels under (see {@link adaptiveUsage}). */
 export const RETRY_AFTER_KEY = 'retryAfterMs';
@@ -322,9 +324,12 @@ export class AdaptiveLimit implements LimitsLike {
       // pro rata in the first window, which has not had a whole window to fill (at least a tenth of it).
       this.firstGrantAt ??= now;
       const covered = Math.min(1, Math.max(now - this.firstGrantAt, this.window / 10) / this.window);
-      // A grant with callers still queued behind it is saturated too: a value growing fast (slow
-      // start) never has most of its newest window granted, and would stall on the count alone.
-      saturated = (saturated && this.waiters.length > 0) || this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
+      // With callers still queued behind the grant, 40% of it is enough: a value growing fast
+      // (slow start) never has most of its newest window granted and would stall on 80%. Not much less:
+      // a client too slow to use its grants (late timers on a starved machine) keeps a queue too,
+      // and must not inflate a value it cannot send at.
+      const used = this.grantedInWindow!.count(now) / (this.aimd.value * covered);
+      saturated = used >= (saturated && this.waiters.length > 0 ? QUEUED_SATURATED_SHARE : SATURATED_SHARE);
     }
     this.granted += n;
     const grant: Grant = { n, epoch: this.aimd.epoch, at: now, saturated };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdaptiveLimit, ConfigError, FakeClock, LimitPool, TimeoutError, adaptiveUsage, type AdaptiveChange } from '../../src/index.js';
+import { AdaptiveLimit, ConfigError, FakeClock, LimitPool, TimeoutError, adaptiveUsage, type AdaptiveChange, type Clock } from '../../src/index.js';
 import { AdaptiveCaller } from '../fixtures/adaptive-workers.js';
 import { SimProvider, simulate } from './sim.js';
 
@@ -49,6 +49,28 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
     // The overshoot is paid for in 429s, but few: well under the 3% target.
     expect(provider.refused / (provider.accepted + provider.refused)).toBeLessThan(0.03);
     expect(provider.accepted).toBeGreaterThan(3000); // 12 s at 400/s is 4 800 at most (+ the first window's burst)
+  });
+
+  it('a client too slow to use its grants (callers queued, timers firing late) does not inflate the value', async () => {
+    const fake = new FakeClock();
+    // A starved machine: every timer fires 4× late, so grants go out at a quarter of the value.
+    const late: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms * 4), clearTimeout: (h) => fake.clearTimeout(h) };
+    const limit = make(fake, { initial: 100, clock: late });
+    let stop = false;
+    let granted = 0;
+    const loops = Array.from({ length: 16 }, async () => {
+      while (!stop) {
+        const acq = await limit.acquire();
+        granted++;
+        acq.update({ requests: 1 }).release();
+      }
+    });
+    await fake.advance(10_000);
+    stop = true;
+    await fake.runAll();
+    await Promise.all(loops);
+    expect(granted).toBeLessThan(400); // about 25/s, for 10 s
+    expect(limit.value).toBe(100);
   });
 
   it('a measured cut counts calls that failed without a signal (503s) as taken by the provider', async () => {
