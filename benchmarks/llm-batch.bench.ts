@@ -271,6 +271,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     target('untold concurry within 1.15× of the bound', medianOf(untold, (x) => x.ratio) <= 1.15, `${medianOf(untold, (x) => x.ratio).toFixed(3)}× (median)`),
     target('untold concurry: ≤ 3% of requests answered 429', medianOf(untold, (x) => x.rateLimited / x.requests) <= 0.03, `${(medianOf(untold, (x) => x.rateLimited / x.requests) * 100).toFixed(1)}%`),
     target('halved limit followed down within 5 s', followedDownMs <= 5000, fmtMs(followedDownMs)),
+    target('restored limit followed back up within 5 s', followedUpMs <= 5000, fmtMs(followedUpMs)),
   ];
   const summary = (r: Spread) => ({
     name: r.name,

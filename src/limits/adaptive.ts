@@ -21,6 +21,8 @@ export type { AdaptiveLimitOptions };
 
 /** A rate counts as used in full (and may grow) when this share of it was granted in the last window. */
 const SATURATED_SHARE = 0.8;
+/** …or this share, while callers are queued for it (a starved client can inflate the value to 2.5× what it sends, no more). */
+const QUEUED_SATURATED_SHARE = 0.4;
 
 /** The usage key an outcome's Retry-After travels under (see {@link adaptiveUsage}). */
 export const RETRY_AFTER_KEY = 'retryAfterMs';
@@ -135,8 +137,8 @@ export class AdaptiveLimit implements LimitsLike {
   private readonly wakeTimer: WakeTimer;
   private granted = 0;
   private refused = 0;
-  /** Rate: when the accepted calls of the last window were granted. */
-  private readonly accepted?: WindowCount;
+  /** Rate: when the refused calls of the last window were granted. */
+  private readonly refusedInWindow?: WindowCount;
   /** Rate: the grants of the last window. */
   private readonly grantedInWindow?: WindowCount;
   private firstGrantAt?: number;
@@ -154,7 +156,7 @@ export class AdaptiveLimit implements LimitsLike {
     this.configValue = { ...(options.config ?? {}) };
     this.aimd = new Aimd(s, this.clock.now());
     if (this.kind === 'rate') {
-      this.accepted = new WindowCount(this.window);
+      this.refusedInWindow = new WindowCount(this.window);
       this.grantedInWindow = new WindowCount(this.window);
     }
   }
@@ -182,7 +184,7 @@ export class AdaptiveLimit implements LimitsLike {
   }
 
   /** @internal Outcomes are reported through update(); nothing must be. */
-  needsUpdate(_key: string): boolean {
+  needsUpdate(): boolean {
     return false;
   }
 
@@ -193,7 +195,8 @@ export class AdaptiveLimit implements LimitsLike {
       n = this.amountOf(requested);
       options = checkAcquireOptions(acquireOptions);
     } catch (error) {
-      return Promise.reject(error);
+      // The checks throw ConfigErrors; anything else is wrapped so the rejection is always an Error.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     if (this.waiters.length === 0 && this.fits(n) === 0) return Promise.resolve(this.grant(n, false));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
@@ -257,18 +260,28 @@ export class AdaptiveLimit implements LimitsLike {
       const before = this.value;
       let reason: AdaptiveReason | undefined;
       if (accepted > 0) {
-        this.accepted?.add(grant.at);
         reason = this.aimd.success(grant.epoch, now - grant.at, grant.saturated, now);
       } else {
         this.refused++;
         const wait = outcome!.get(RETRY_AFTER_KEY);
         // Every refusal pauses the grants (the provider said when it has room again); only the first of an epoch cuts.
         if (wait !== undefined && wait > 0) this.pausedUntil = Math.max(this.pausedUntil, now + wait);
-        reason = this.aimd.overload(grant.epoch, now, this.accepted?.count(now));
+        this.refusedInWindow?.add(grant.at);
+        reason = this.aimd.overload(grant.epoch, now, this.acceptedInWindow(now));
       }
       if (reason !== undefined && this.value !== before) this.changed(before, reason, now);
     }
     this.pump();
+  }
+
+  /**
+   * Rate: what the provider took in the last window — every grant it did not refuse. Calls that
+   * failed otherwise (a 503, a timeout) still used its rate, and counting only the successes would
+   * put the last good value a failure rate below the provider's limit.
+   */
+  private acceptedInWindow(now: number): number | undefined {
+    if (this.grantedInWindow === undefined || this.refusedInWindow === undefined) return undefined;
+    return Math.max(0, this.grantedInWindow.count(now) - this.refusedInWindow.count(now));
   }
 
   private changed(from: number, reason: AdaptiveReason, at: number): void {
@@ -312,7 +325,12 @@ export class AdaptiveLimit implements LimitsLike {
       // pro rata in the first window, which has not had a whole window to fill (at least a tenth of it).
       this.firstGrantAt ??= now;
       const covered = Math.min(1, Math.max(now - this.firstGrantAt, this.window / 10) / this.window);
-      saturated = this.grantedInWindow!.count(now) >= SATURATED_SHARE * this.aimd.value * covered;
+      // With callers still queued behind the grant, 40% of it is enough: a value growing fast
+      // (slow start) never has most of its newest window granted and would stall on 80%. Not much less:
+      // a client too slow to use its grants (late timers on a starved machine) keeps a queue too,
+      // and must not inflate a value it cannot send at.
+      const used = this.grantedInWindow!.count(now) / (this.aimd.value * covered);
+      saturated = used >= (saturated && this.waiters.length > 0 ? QUEUED_SATURATED_SHARE : SATURATED_SHARE);
     }
     this.granted += n;
     const grant: Grant = { n, epoch: this.aimd.epoch, at: now, saturated };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FakeClock, RetryBudget, Worker, retry, seededRandom, type RetryEvent } from '../../src/index.js';
+import { ConfigError, FakeClock, RetryBudget, Worker, retry, seededRandom, type RetryEvent, type RuntimeEvent } from '../../src/index.js';
+import { Flaky } from '../fixtures/adaptive-workers.js';
 
 /** Calls a function that fails `failing()` says, under retry() with an adaptive budget; returns attempts and waits. */
 async function call(clock: FakeClock, budget: RetryBudget, failing: (attempt: number) => boolean, numRetries = 4) {
@@ -89,5 +90,39 @@ describe('adaptive retries (retryBudget.adaptive)', () => {
     expect(() => new RetryBudget({ ratio: 1, adaptive: 3 as any })).toThrow(/'retryBudget.adaptive'/);
     expect(() => new RetryBudget({ ratio: 1, adaptive: { window: 3 } as any })).toThrow(ConfigError);
     expect(() => W.options({ mode: 'async', numRetries: 2, retryBudget: { ratio: 0.1, adaptive: { healthy: 0 } } })).toThrow(/'retryBudget.adaptive.healthy'/);
+  });
+
+  describe.each(['async', 'thread', 'process'] as const)('%s workers reach the caller\'s adaptive budget (async: the reference)', (mode) => {
+    it('with the retry number (the cap applies) and the wait stretch', { timeout: 60_000 }, async () => {
+      const w = Flaky.options({
+        mode,
+        numRetries: 3,
+        retryWait: 20,
+        retryJitter: 0,
+        retryAlgorithm: 'constant',
+        retryBudget: { ratio: 10, minPerSecond: 100, adaptive: { windowMs: 60_000, healthy: 0.9, maxStretch: 4 } },
+      }).init();
+      try {
+        const retries: RuntimeEvent[] = [];
+        w.on('retry', (e) => retries.push(e));
+        for (let i = 0; i < 10; i++) expect(await w.call(true)).toBe('ok');
+        // 10 good attempts, then a call failing 4 times: its retries see the rate fall below `healthy`,
+        // so from the second retry on the answer carries a stretch > 1, used by the next wait.
+        await expect(w.call(false)).rejects.toThrow('Service Unavailable');
+        expect(retries.map((e) => (e as { delayMs: number }).delayMs)).toEqual([20, 20, expect.any(Number)]);
+        expect((retries[2] as { delayMs: number }).delayMs).toBeGreaterThan(20);
+        // Failing calls bring the rate below `healthy`: the cap on the retry number applies, as in
+        // async mode (without the retry number in the message, thread and process calls made 4 attempts each).
+        const attempts: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          const before = await w.seen();
+          await expect(w.call(false)).rejects.toThrow('Service Unavailable');
+          attempts.push((await w.seen()) - before);
+        }
+        expect(attempts).toEqual([3, 3, 2, 2, 2, 2]);
+      } finally {
+        await w.stop();
+      }
+    });
   });
 });

@@ -319,7 +319,7 @@ export class IpcTransport implements Transport {
         break;
       case 'budget':
         if (msg.op === 'record') this.init.budget?.recordCall();
-        else void Promise.resolve(this.init.budget?.tryRetry() ?? true).then((ok) => this.channel.post({ t: 'budget-reply', rid: msg.rid, ok }));
+        else void Promise.resolve(this.init.budget?.tryRetry(msg.retry) ?? true).then((ok) => this.channel.post({ t: 'budget-reply', rid: msg.rid, ok, stretch: this.init.budget?.stretch?.() }));
         break;
       case 'stopped':
         this.channel.kill();

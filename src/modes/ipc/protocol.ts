@@ -43,7 +43,8 @@ export type ToWorker =
   | { t: 'calls'; batch: WireCalls }
   | { t: 'cancel'; id: number }
   | { t: 'limits-reply'; rid: number; ok: boolean; value: unknown }
-  | { t: 'budget-reply'; rid: number; ok: boolean }
+  /** `stretch`: an adaptive budget's wait stretch after this answer, for the worker's next retry. */
+  | { t: 'budget-reply'; rid: number; ok: boolean; stretch?: number }
   | { t: 'stop'; timeout: number };
 
 export type FromWorker =
@@ -57,7 +58,7 @@ export type FromWorker =
   | { t: 'limits'; rid: number; op: 'stats' }
   | { t: 'limits'; rid: number; op: 'pump'; set: number }
   | { t: 'limits'; rid: number; op: 'release'; acqId: number; used: Record<string, number>; force: boolean }
-  | { t: 'budget'; rid: number; op: 'record' | 'try' }
+  | { t: 'budget'; rid: number; op: 'record' | 'try'; retry?: number }
   | { t: 'fatal'; error: unknown }
   | { t: 'stopped' };
 

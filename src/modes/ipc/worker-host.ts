@@ -66,6 +66,7 @@ export function runWorkerHost(port: HostPort): void {
   const remoteLimits = new WorkerLimitsClient((m) => port.post(m));
   let nextBudgetRid = 1;
   const budgetWaiters = new Map<number, (ok: boolean) => void>();
+  let budgetStretch = 1;
 
   let outbox: WireResults = [];
   let outboxMethods: string[] = [];
@@ -205,12 +206,14 @@ export function runWorkerHost(port: HostPort): void {
           const budget: RetryBudgetClient | undefined = msg.hasBudget
             ? {
                 recordCall: () => port.post({ t: 'budget', rid: 0, op: 'record' }),
-                tryRetry: () =>
+                tryRetry: (retry?: number) =>
                   new Promise<boolean>((resolve) => {
                     const rid = nextBudgetRid++;
                     budgetWaiters.set(rid, resolve);
-                    port.post({ t: 'budget', rid, op: 'try' });
+                    port.post({ t: 'budget', rid, op: 'try', retry });
                   }),
+                // The stretch of the last answer: the engine reads it before asking, so it is one retry behind.
+                stretch: () => budgetStretch,
               }
             : undefined;
           // Inline: an idle worker starts a call as its message arrives, one hop fewer than a microtask.
@@ -256,6 +259,7 @@ export function runWorkerHost(port: HostPort): void {
       case 'budget-reply': {
         const w = budgetWaiters.get(msg.rid);
         budgetWaiters.delete(msg.rid);
+        if (msg.stretch !== undefined) budgetStretch = msg.stretch;
         w?.(msg.ok);
         break;
       }
