@@ -14,7 +14,7 @@ const docPath = join(here, '..', 'docs', 'performance.md');
 /** What each suite measures, in one paragraph. */
 const ABOUT: Record<string, string> = {
   'thread-dispatch':
-    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop.',
+    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop, each on a pool of its own. Then a busy machine: concurry, raw and piscina again on fresh pools while two background processes burn CPU (`benchmarks/lib/burners.ts`; `npm run bench -- thread-dispatch --quick --burners` for a short run). There a poller that loses its CPU for 0.5 ms or more pauses polling for 100 ms (`src/modes/ipc/idle-spin.ts`), so polling does not take the CPU the workers need.',
   latency:
     'One call at a time to a thread worker, round trip p50/p99, vs piscina and a raw postMessage ping-pong; each measured alone in fresh processes, median process reported.',
   'process-dispatch': 'Tiny calls to a process worker vs a raw `child_process.fork` IPC loop doing the same round trips.',

@@ -136,9 +136,13 @@ describe('IdleSpin (polling for the next message before sleeping)', () => {
 });
 
 describe('IdleSpin on a busy machine (more runnable threads than CPUs)', () => {
-  it('stops a poll that lost its CPU, pauses polling for the back-off, then polls again', () => {
-    const port = fakePort([], POLICY, undefined, new Map([[10, 2]])); // poll 10 is preempted for 2 ms
+  it('stops a poll that lost its CPU; a second loss soon after pauses polling for the back-off, then it polls again', () => {
+    // Polls 10 and 20 are preempted for 2 ms each (the budget halves at each: 1 → 0.5 → 0.25 ms).
+    const port = fakePort([], POLICY, undefined, new Map([[10, 2], [20, 2]]));
     expect(pollsOf(port)).toBe(10); // stopped at once, not after the 1 ms budget
+    expect(port.spin.polls).toBe(true); // one preemption alone: no pause
+    port.advance(50);
+    expect(pollsOf(port)).toBe(10); // preempted again 52 ms later
     expect(port.spin.polls).toBe(false);
     port.arrivals.push(port.now + 0.01);
     expect(pollsOf(port)).toBe(0); // paused: the message is left for the event loop
@@ -154,6 +158,17 @@ describe('IdleSpin on a busy machine (more runnable threads than CPUs)', () => {
     port.arrivals.push(port.now + 0.9);
     about(pollsOf(port), 900);
     expect(port.delivered).toHaveLength(2);
+  });
+
+  it('does not pause for preemptions further apart than the back-off (a GC helper now and then)', () => {
+    const port = fakePort([], POLICY, undefined, new Map([[10, 2], [20, 2]]));
+    pollsOf(port);
+    port.advance(101);
+    pollsOf(port);
+    port.arrivals.push(port.now + 0.01);
+    expect(port.spin.polls).toBe(true);
+    about(pollsOf(port), 10);
+    expect(port.delivered).toHaveLength(1);
   });
 
   it('halves the budget at each preemption, so a machine that stays busy ends polling', () => {

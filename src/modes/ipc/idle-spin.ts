@@ -17,9 +17,11 @@ import { availableParallelism } from 'node:os';
  * - a message that arrives by the event loop within `fastMs` of going to sleep re-arms polling at
  *   twice that gap. Slower traffic never re-arms it, so a worker with sparse calls does not burn CPU;
  * - a poll that loses its CPU (the clock jumps by `preemptedMs` or more between two reads: the
- *   scheduler ran something else for a time slice) means the machine has more runnable threads
- *   than CPUs. There a poller only takes the CPU from the thread it waits for, or from other work,
- *   so polling pauses for `backoffMs` and its budget halves.
+ *   scheduler ran something else for a time slice) stops and halves the budget. Two such polls
+ *   within `backoffMs` mean the machine has more runnable threads than CPUs, where a poller only
+ *   takes the CPU from the thread it waits for or from other work: polling pauses for `backoffMs`.
+ *   One alone does not pause it: a garbage collector's helper thread preempts a poller now and
+ *   then on a quiet machine too.
  */
 export interface SpinPolicy {
   /** The longest poll, ms. */
@@ -36,7 +38,7 @@ export interface SpinPolicy {
    * above a timer interrupt or a page fault (µs), so a quiet machine never trips it.
    */
   preemptedMs: number;
-  /** No polling for this long after a preemption, ms. */
+  /** No polling for this long after a second preemption within this long, ms. */
   backoffMs: number;
 }
 
@@ -50,8 +52,8 @@ export interface SpinPolicy {
  */
 export const WARMUP_MESSAGES = 5000;
 /**
- * Preemption detection for both sides: a lost slice of 0.5 ms or more pauses polling for 100 ms. A
- * pause that long costs a busy machine at most one lost slice per 100 ms of probing, and on a
+ * Preemption detection for both sides: two lost slices of 0.5 ms or more within 100 ms pause
+ * polling for 100 ms. A busy machine then sees at most a couple of polls per 100 ms, and on a
  * machine that quiets down polling resumes within a tenth of a second.
  */
 const PREEMPTION = { preemptedMs: 0.5, backoffMs: 100 } as const;
@@ -74,8 +76,10 @@ export class IdleSpin<T> {
   private idleSince = -1;
   /** Messages still to arrive before polling starts (see {@link SpinPolicy.warmupMessages}). */
   private warmupLeft: number;
-  /** No polling before this time: the last poll was preempted (see {@link SpinPolicy.backoffMs}). */
+  /** No polling before this time: polls were preempted (see {@link SpinPolicy.backoffMs}). */
   private pausedUntil = -Infinity;
+  /** When a poll last lost its CPU. */
+  private lastPreemption = -Infinity;
 
   constructor(
     private readonly poll: () => T | undefined,
@@ -127,7 +131,7 @@ export class IdleSpin<T> {
     return this.warmupLeft <= 0 && this.budgetMs > 0 && now >= this.pausedUntil;
   }
 
-  /** Polls until a message comes or `until` passes; stops at a preemption and starts the back-off. */
+  /** Polls until a message comes or `until` passes; stops at a preemption (and a second one soon after starts the back-off). */
   private pollUntil(until: number): T | undefined {
     let last = this.now();
     for (;;) {
@@ -135,7 +139,8 @@ export class IdleSpin<T> {
       if (message !== undefined) return message;
       const now = this.now();
       if (now - last >= this.policy.preemptedMs) {
-        this.pausedUntil = now + this.policy.backoffMs;
+        if (now - this.lastPreemption <= this.policy.backoffMs) this.pausedUntil = now + this.policy.backoffMs;
+        this.lastPreemption = now;
         return undefined;
       }
       if (now >= until) return undefined;
