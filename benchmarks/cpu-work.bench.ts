@@ -66,7 +66,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     const rows: Row[] = [];
     for (const taskMs of TASK_MS) {
       const iterations = Math.round(taskMs * perMs);
-      const tasks = Math.round(batchMs / taskMs);
+      // A multiple of the workers, so an even split exists and the ideal is reachable.
+      const tasks = Math.max(1, Math.round(batchMs / taskMs / workers)) * workers;
       const contenders: Contender[] = [
         {
           name: CONCURRY,
