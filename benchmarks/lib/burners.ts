@@ -8,6 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
 
+/**
+ * A burner's program: spin, and every ~10 ms check that its parent is still the bench (a bench
+ * killed by SIGKILL runs no handler; its orphaned burners then find it gone and exit).
+ */
+const BURN = 'const parent = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); try { process.kill(parent, 0); } catch { process.exit(0); } }';
+
 function killAll(): void {
   for (const child of live) child.kill('SIGKILL');
   live.clear();
@@ -26,7 +32,7 @@ export async function withBurners<T>(count: number, body: () => Promise<T>): Pro
   process.on('SIGTERM', onSignal);
   try {
     for (let i = 0; i < count; i++) {
-      const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+      const child = spawn(process.execPath, ['-e', BURN], { stdio: 'ignore' });
       live.add(child);
       child.on('exit', () => live.delete(child));
     }
