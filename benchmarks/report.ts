@@ -14,7 +14,7 @@ const docPath = join(here, '..', 'docs', 'performance.md');
 /** What each suite measures, in one paragraph. */
 const ABOUT: Record<string, string> = {
   'thread-dispatch':
-    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop.',
+    'Tiny calls on a 2-worker thread pool, pipelined, next to piscina 5, poolifier, tinypool, workerpool and a raw worker_threads postMessage loop, each on a pool of its own. Then a busy machine: concurry, raw and piscina again on fresh pools while two background processes burn CPU (`benchmarks/lib/burners.ts`; `npm run bench -- thread-dispatch --quick --burners` for a short run). There a poller that loses its CPU for 0.5 ms or more pauses polling for 100 ms (`src/modes/ipc/idle-spin.ts`), so polling does not take the CPU the workers need.',
   latency:
     'One call at a time to a thread worker, round trip p50/p99, vs piscina and a raw postMessage ping-pong; each measured alone in fresh processes, median process reported.',
   'process-dispatch': 'Tiny calls to a process worker vs a raw `child_process.fork` IPC loop doing the same round trips.',
@@ -25,6 +25,8 @@ const ABOUT: Record<string, string> = {
   'map-scale': '`TaskWorker.map` over 1M tiny items: throughput and peak RSS.',
   payload:
     'A Float64Array of 1 KB to 64 MB to one worker and back, one call at a time: concurry thread worker by copy and by `move()`, its process worker (a move is a copy there), vs piscina clone and `Piscina.move()`. Moves, copies and the process worker each run in a fresh process. Process workers use Node\'s `advanced` (V8) serialization, which keeps typed arrays and Buffers as they are: a raw `fork` round trip of a 16 MB Float64Array took 583 ms with it vs 2766 ms as a JSON number array (median of 5, 2026-11-27, same loaded machine).',
+  'cpu-work':
+    'Tasks of fixed CPU work (a kernel iteration count calibrated on the main thread so one task is 0.1, 1 or 10 ms) on a pool of one thread worker per CPU vs piscina with as many threads and the ideal (the same tasks run serially ÷ workers); then the same while two background processes burn CPU (`benchmarks/lib/burners.ts`, killed however the run ends).',
   'llm-batch':
     'A real HTTP server on 127.0.0.1 plays an LLM API (RPM and TPM enforced with 429 + Retry-After, latency, transient 503s, malformed outputs); the same batch through a concurry Worker pool, a hand-rolled p-queue + p-retry client and a bottleneck client; then 10 000 calls by clients told nothing about the limits (concurry with an AdaptiveLimit, p-queue + p-retry with a concurrency only), and a run where the provider halves its limits mid-batch. Every row 3 times, median and spread.',
   soak: 'The fault soak: 100 000 calls per mode to 2-worker thread and process pools with retried errors, a worker killed every 1–5k calls, timeouts and cancels; every call checked against the journal of executions (test/soak/fault-soak.ts).',

@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { IdleSpin, spinGate, type SpinPolicy } from '../../src/modes/ipc/idle-spin.js';
 
-const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: 0 };
+const POLICY: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: 0, preemptedMs: 0.5, backoffMs: 100 };
 
-/** A port whose clock advances 1 µs per poll; `arrivals` are the times (ms) messages appear. */
-function fakePort(arrivals: number[], policy = POLICY, gate?: ReturnType<typeof spinGate>) {
+/**
+ * A port whose clock advances 1 µs per poll; `arrivals` are the times (ms) messages appear;
+ * `stalls` maps a poll's number (1 = the first poll ever) to extra ms the clock jumps during it,
+ * as when the thread loses its CPU.
+ */
+function fakePort(arrivals: number[], policy = POLICY, gate?: ReturnType<typeof spinGate>, stalls = new Map<number, number>()) {
   let now = 0;
   const delivered: number[] = [];
   let polls = 0;
   const spin = new IdleSpin<number>(
     () => {
       polls++;
-      now += 0.001;
+      now += 0.001 + (stalls.get(polls) ?? 0);
       return arrivals.length > 0 && arrivals[0]! <= now ? arrivals.shift() : undefined;
     },
     (m) => delivered.push(m),
@@ -128,6 +132,63 @@ describe('IdleSpin (polling for the next message before sleeping)', () => {
     port.arrivals.push(port.now + 0.01);
     about(pollsOf(port), 10);
     expect(counter[0]).toBe(0);
+  });
+});
+
+describe('IdleSpin on a busy machine (more runnable threads than CPUs)', () => {
+  it('stops a poll that lost its CPU; a second loss soon after pauses polling for the back-off, then it polls again', () => {
+    // Polls 10 and 20 are preempted for 2 ms each (the budget halves at each: 1 → 0.5 → 0.25 ms).
+    const port = fakePort([], POLICY, undefined, new Map([[10, 2], [20, 2]]));
+    expect(pollsOf(port)).toBe(10); // stopped at once, not after the 1 ms budget
+    expect(port.spin.polls).toBe(true); // one preemption alone: no pause
+    port.advance(50);
+    expect(pollsOf(port)).toBe(10); // preempted again 52 ms later
+    expect(port.spin.polls).toBe(false);
+    port.arrivals.push(port.now + 0.01);
+    expect(pollsOf(port)).toBe(0); // paused: the message is left for the event loop
+    port.advance(0.01);
+    port.arrivals.length = 0;
+    port.spin.arrived();
+    port.advance(99);
+    expect(port.spin.polls).toBe(false); // 100 ms after the preemption, not before
+    port.advance(1);
+    expect(port.spin.polls).toBe(true);
+    port.arrivals.push(port.now + 0.005);
+    about(pollsOf(port), 5); // the machine quieted down: a fast hit restores the full budget
+    port.arrivals.push(port.now + 0.9);
+    about(pollsOf(port), 900);
+    expect(port.delivered).toHaveLength(2);
+  });
+
+  it('does not pause for preemptions further apart than the back-off (a GC helper now and then)', () => {
+    const port = fakePort([], POLICY, undefined, new Map([[10, 2], [20, 2]]));
+    pollsOf(port);
+    port.advance(101);
+    pollsOf(port);
+    port.arrivals.push(port.now + 0.01);
+    expect(port.spin.polls).toBe(true);
+    about(pollsOf(port), 10);
+    expect(port.delivered).toHaveLength(1);
+  });
+
+  it('halves the budget at each preemption, so a machine that stays busy ends polling', () => {
+    const stalls = new Map<number, number>();
+    const port = fakePort([], POLICY, undefined, stalls);
+    for (let i = 0; i < 12; i++) {
+      stalls.set(port.polls + 3, 1); // every poll loses its CPU at its third try
+      pollsOf(port);
+      port.advance(100);
+    }
+    expect(port.spin.polls).toBe(false);
+    expect(pollsOf(port)).toBe(0);
+  });
+
+  it('does not take short gaps (interrupts, page faults) for preemption', () => {
+    const stalls = new Map([5, 20, 40].map((n) => [n, 0.3] as [number, number])); // three 300 µs gaps
+    const port = fakePort([0.95], POLICY, undefined, stalls);
+    pollsOf(port);
+    expect(port.delivered).toEqual([0.95]); // polled through the gaps, and no pause
+    expect(port.spin.polls).toBe(true);
   });
 });
 

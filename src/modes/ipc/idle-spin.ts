@@ -15,7 +15,13 @@ import { availableParallelism } from 'node:os';
  *   to `maxMs`, long enough to ride out a hiccup on the other side (a GC pause) without sleeping;
  * - a message found after a longer wait, or none at all, halves the budget; below 2 µs polling stops;
  * - a message that arrives by the event loop within `fastMs` of going to sleep re-arms polling at
- *   twice that gap. Slower traffic never re-arms it, so a worker with sparse calls does not burn CPU.
+ *   twice that gap. Slower traffic never re-arms it, so a worker with sparse calls does not burn CPU;
+ * - a poll that loses its CPU (the clock jumps by `preemptedMs` or more between two reads: the
+ *   scheduler ran something else for a time slice) stops and halves the budget. Two such polls
+ *   within `backoffMs` mean the machine has more runnable threads than CPUs, where a poller only
+ *   takes the CPU from the thread it waits for or from other work: polling pauses for `backoffMs`.
+ *   One alone does not pause it: a garbage collector's helper thread preempts a poller now and
+ *   then on a quiet machine too.
  */
 export interface SpinPolicy {
   /** The longest poll, ms. */
@@ -27,6 +33,13 @@ export interface SpinPolicy {
    * compiled then, by V8 threads that need a CPU of their own (see {@link WARMUP_MESSAGES}).
    */
   warmupMessages: number;
+  /**
+   * A gap this long between two clock reads of one poll means the thread was preempted, ms. Well
+   * above a timer interrupt or a page fault (µs), so a quiet machine never trips it.
+   */
+  preemptedMs: number;
+  /** No polling for this long after a second preemption within this long, ms. */
+  backoffMs: number;
 }
 
 /**
@@ -38,10 +51,16 @@ export interface SpinPolicy {
  * process had p99 ~1 ms polling vs ~100 µs sleeping (docs/architecture.md).
  */
 export const WARMUP_MESSAGES = 5000;
+/**
+ * Preemption detection for both sides: two lost slices of 0.5 ms or more within 100 ms pause
+ * polling for 100 ms. A busy machine then sees at most a couple of polls per 100 ms, and on a
+ * machine that quiets down polling resumes within a tenth of a second.
+ */
+const PREEMPTION = { preemptedMs: 0.5, backoffMs: 100 } as const;
 /** The worker polls for its next call: up to 1 ms when calls come back to back. */
-export const WORKER_SPIN: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: WARMUP_MESSAGES };
+export const WORKER_SPIN: SpinPolicy = { maxMs: 1, fastMs: 0.1, warmupMessages: WARMUP_MESSAGES, ...PREEMPTION };
 /** The caller polls for a reply in its event loop, so never long: 50 µs. */
-export const CALLER_SPIN: SpinPolicy = { maxMs: 0.05, fastMs: 0.05, warmupMessages: WARMUP_MESSAGES };
+export const CALLER_SPIN: SpinPolicy = { maxMs: 0.05, fastMs: 0.05, warmupMessages: WARMUP_MESSAGES, ...PREEMPTION };
 
 const MIN_SPIN_MS = 0.002;
 
@@ -57,6 +76,10 @@ export class IdleSpin<T> {
   private idleSince = -1;
   /** Messages still to arrive before polling starts (see {@link SpinPolicy.warmupMessages}). */
   private warmupLeft: number;
+  /** No polling before this time: polls were preempted (see {@link SpinPolicy.backoffMs}). */
+  private pausedUntil = -Infinity;
+  /** When a poll last lost its CPU. */
+  private lastPreemption = -Infinity;
 
   constructor(
     private readonly poll: () => T | undefined,
@@ -69,9 +92,9 @@ export class IdleSpin<T> {
     this.warmupLeft = policy.warmupMessages;
   }
 
-  /** Whether idle() would poll now; false during the warm-up. */
+  /** Whether idle() would poll now; false during the warm-up and a back-off. */
   get polls(): boolean {
-    return this.warmupLeft <= 0 && this.budgetMs > 0;
+    return this.pollsAt(this.now());
   }
 
   /**
@@ -80,7 +103,7 @@ export class IdleSpin<T> {
    */
   idle(notAfter = Infinity): void {
     const start = this.now();
-    if (this.polls && start < notAfter && (this.gate?.enter() ?? true)) {
+    if (this.pollsAt(start) && start < notAfter && (this.gate?.enter() ?? true)) {
       const message = this.pollUntil(Math.min(start + this.budgetMs, notAfter));
       this.gate?.leave();
       if (message !== undefined) {
@@ -89,6 +112,7 @@ export class IdleSpin<T> {
         this.deliver(message);
         return;
       }
+      // Nothing came, or the poll lost its CPU (pollUntil then started the back-off).
       this.budgetMs = this.halved();
     }
     this.idleSince = start;
@@ -103,12 +127,25 @@ export class IdleSpin<T> {
     if (gap <= this.policy.fastMs) this.budgetMs = Math.min(this.policy.maxMs, Math.max(MIN_SPIN_MS, gap * 2));
   }
 
+  private pollsAt(now: number): boolean {
+    return this.warmupLeft <= 0 && this.budgetMs > 0 && now >= this.pausedUntil;
+  }
+
+  /** Polls until a message comes or `until` passes; stops at a preemption (and a second one soon after starts the back-off). */
   private pollUntil(until: number): T | undefined {
-    do {
+    let last = this.now();
+    for (;;) {
       const message = this.poll();
       if (message !== undefined) return message;
-    } while (this.now() < until);
-    return undefined;
+      const now = this.now();
+      if (now - last >= this.policy.preemptedMs) {
+        if (now - this.lastPreemption <= this.policy.backoffMs) this.pausedUntil = now + this.policy.backoffMs;
+        this.lastPreemption = now;
+        return undefined;
+      }
+      if (now >= until) return undefined;
+      last = now;
+    }
   }
 
   private halved(): number {

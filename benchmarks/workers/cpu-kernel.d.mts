@@ -1,0 +1,3 @@
+/** Runs `iterations` rounds of fixed CPU work; the result depends on every round. */
+export declare function crunch(iterations: number): number;
+export default crunch;
