@@ -14,7 +14,7 @@ const LAYERS = [
   { name: 'config', why: 'option checks and the option table', paths: ['^src/config/'] },
   { name: 'retry-limits', why: 'the retry engine and the limits engine', paths: ['^src/(retry|limits)/'] },
   { name: 'runtime', why: 'the worker-side runtime: methods, context, retry and limits per call', paths: ['^src/runtime/'] },
-  { name: 'transport', why: 'the transport contract and the mode registry', paths: ['^src/modes/(transport|registry)[.]ts$'] },
+  { name: 'transport', why: 'the transport contract (incl. CallNotStartedError, which pool and IPC share) and the mode registry', paths: ['^src/modes/(transport|registry|not-started)[.]ts$'] },
   { name: 'resilience', why: 'CallGuard and what it uses: it wraps a transport', paths: ['^src/resilience/'] },
   {
     name: 'modes',

@@ -140,7 +140,7 @@ export class CodeGate {
     if (!this.allowSource) throw new HostRefusedError(refusal);
     const wellFormed = wellFormedSource(payload);
     if (!wellFormed) throw new HostRefusedError(`This host refuses ${what}: it is not in the form callers send ({ source, name } strings)`);
-    return deserializeFunction(wellFormed) as AnyFunction;
+    return deserializeFunction(wellFormed);
   }
 
   /**
