@@ -81,6 +81,8 @@ export class IpcTransport implements Transport {
       this.replySpin?.arrived();
       this.onMessage(msg);
     });
+    // Before any path that may kill the channel: its exit handler gives back what the worker held.
+    this.limits = new LimitsServer(init.limits, channel.kind === 'thread' ? { workerIndex: init.workerIndex } : undefined, (msg) => channel.post(msg));
     channel.onExit((info) => this.onExit(info));
     let runtimeOptions: unknown;
     try {
@@ -90,7 +92,6 @@ export class IpcTransport implements Transport {
       channel.kill();
       throw error;
     }
-    this.limits = new LimitsServer(init.limits, channel.kind === 'thread' ? { workerIndex: init.workerIndex } : undefined, (msg) => channel.post(msg));
     const methods = publicMethodNames(init.workerClass);
     methods.forEach((name, i) => this.methodIndex.set(name, i));
     try {
