@@ -12,7 +12,7 @@ export { gather, wait, asCompleted, type GatherOptions, type WaitManyOptions, ty
 export type { ProgressOption, ProgressBarOptions, ProgressBarLike, ProgressCallback } from './future/progress.js';
 export type { CallContext } from './runtime/context.js';
 export type { RuntimeEvent, RuntimeEventType, ErrorSummary } from './runtime/events.js';
-export { globalConfig, withConfig, type ConfigOverrides } from './config/config.js';
+export { globalConfig, withConfig, type ConfigOverrides } from './worker/config.js';
 export type { Mode } from './config/options.js';
 export {
   ConcurryError,
