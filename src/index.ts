@@ -36,8 +36,71 @@ export type { LastGoodOptions, LastGoodStats } from './resilience/last-good.js';
 export type { LatencySummary } from './resilience/latency.js';
 export { eventChannel } from './resilience/diagnostics.js';
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
-export * from './retry/index.js';
-export * from './limits/index.js';
+// Retries: the worker options' types, the standalone and manual helpers, predicates, budgets. The
+// engine (executeWithRetry, resolveRetryPolicies, computeWait, …) is internal.
+export {
+  RETRY_ALGORITHMS,
+  RetryBudget,
+  JITTER_STYLES,
+  transientErrors,
+  rateLimitErrors,
+  retryAfterMs,
+  statusOf,
+  retry,
+  retrying,
+  backoffDelay,
+  type PerMethod,
+  type RetryContext,
+  type RetryPredicate,
+  type RetryOnOption,
+  type Validator,
+  type RetryAlgorithm,
+  type RetryOptions,
+  type RetryBudgetOptions,
+  type WorkerRetryOptions,
+  type RetryEvent,
+  type StandaloneRetryOptions,
+  type RetryingOptions,
+  type RetryAttempt,
+  type BackoffDelayOptions,
+  type JitterStyle,
+} from './retry/index.js';
+// Limits: the limit classes, sets, pools, adaptive limits and their option types. The rate
+// algorithms behind them (createAlgorithm) are internal.
+export {
+  RateLimit,
+  CallLimit,
+  ResourceLimit,
+  isLimit,
+  LimitSet,
+  LimitPool,
+  Acquisition,
+  RATE_ALGORITHMS,
+  NAMED_WINDOWS,
+  AdaptiveLimit,
+  adaptiveUsage,
+  type Limit,
+  type RateLimitOptions,
+  type CallLimitOptions,
+  type ResourceLimitOptions,
+  type LimitSetOptions,
+  type AcquireOptions,
+  type Requested,
+  type LimitsLike,
+  type LimitPoolOptions,
+  type ReleaseOptions,
+  type RateAlgorithmName,
+  type RateAlgorithm,
+  type NamedWindow,
+  type AdaptiveLimitOptions,
+  type AdaptiveChange,
+  type AdaptiveReason,
+} from './limits/index.js';
+export type { LimitsOption } from './limits/option.js';
+export type { ResourceLimitsOption } from './modes/transport.js';
+export type { CoreOptions } from './config/options.js';
+export type { PoolOptions } from './worker/option-table.js';
+export type { DistributedOptions } from './modes/distributed/register.js';
 export { TaskWorker, TaskWorkerBuilder, task, type TaskWorkerHandle, type TaskFunctionHandle, type ModuleFunctionRef } from './task/task-worker.js';
 export { MapRun, type MapOptions } from './task/map.js';
 export type { PoolStats, PoolWorkerStats } from './pool/pool-transport.js';

@@ -1,7 +1,6 @@
 export {
   resolveRetryPolicies,
   resolveRetryPolicy,
-  matchesClass,
   RETRY_ALGORITHMS,
   type PerMethod,
   type RetryContext,
@@ -14,8 +13,8 @@ export {
   type WorkerRetryOptions,
   type RetryPolicy,
 } from './options.js';
-export { computeWait, baseWait } from './backoff.js';
-export { executeWithRetry, type RetryEnv, type RetryEvent } from './engine.js';
+export { computeWait } from './backoff.js';
+export { executeWithRetry, type RetryEvent } from './engine.js';
 export { RetryBudget, type RetryBudgetClient } from './budget.js';
 export { transientErrors, rateLimitErrors, retryAfterMs, statusOf } from './predicates.js';
 export { retry, type StandaloneRetryOptions } from './standalone.js';

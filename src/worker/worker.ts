@@ -1,4 +1,4 @@
-import { ConfigError, WorkerInitError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { globalConfig } from './config.js';
 import { BUILTIN_DEFAULTS, RETRY_OPTION_NAMES, type Mode } from '../config/options.js';
 import { configError } from '../config/validate.js';
@@ -219,5 +219,3 @@ export function makeHandle(core: HandleCore): object {
   handle[Symbol.asyncDispose] = () => core.stop();
   return handle;
 }
-
-export { WorkerInitError };
