@@ -59,5 +59,5 @@ const WORKER_OPTION_CHECKS: OptionChecks = {
 export function checkWorkerOptions(options: unknown, where?: string): Partial<WorkerOptions> {
   // The table above has one check per WorkerOptions key, each returning a valid value of that
   // option: the checked record is a Partial<WorkerOptions> by construction.
-  return checkOptions(options, WORKER_OPTION_CHECKS, where) as Partial<WorkerOptions>;
+  return checkOptions(options, WORKER_OPTION_CHECKS, where);
 }

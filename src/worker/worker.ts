@@ -33,6 +33,7 @@ export interface WorkerOptions extends TransportOptions, DistributedOptions, Poo
  */
 export type WorkerOptionsFor<W> = Omit<WorkerOptions, keyof WorkerRetryOptions> & WorkerRetryOptions<W>;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- constructor parameters are contravariant: only `any[]` accepts every class and still lets init() name them
 type WorkerClass<W extends object = object> = new (...args: any[]) => W;
 
 /**
