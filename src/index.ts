@@ -38,64 +38,24 @@ export { eventChannel } from './resilience/diagnostics.js';
 export { FakeClock, systemClock, seededRandom, sleep, type Clock, type RandomSource } from './clock.js';
 // Retries: the worker options' types, the standalone and manual helpers, predicates, budgets. The
 // engine (executeWithRetry, resolveRetryPolicies, computeWait, …) is internal.
-export {
-  RETRY_ALGORITHMS,
-  RetryBudget,
-  JITTER_STYLES,
-  transientErrors,
-  rateLimitErrors,
-  retryAfterMs,
-  statusOf,
-  retry,
-  retrying,
-  backoffDelay,
-  type PerMethod,
-  type RetryContext,
-  type RetryPredicate,
-  type RetryOnOption,
-  type Validator,
-  type RetryAlgorithm,
-  type RetryOptions,
-  type RetryBudgetOptions,
-  type WorkerRetryOptions,
-  type RetryEvent,
-  type StandaloneRetryOptions,
-  type RetryingOptions,
-  type RetryAttempt,
-  type BackoffDelayOptions,
-  type JitterStyle,
-} from './retry/index.js';
+export { RETRY_ALGORITHMS, type PerMethod, type RetryContext, type RetryPredicate, type RetryOnOption, type Validator } from './retry/options.js';
+export type { RetryAlgorithm, RetryOptions, RetryBudgetOptions, WorkerRetryOptions } from './retry/options.js';
+export type { RetryEvent } from './retry/engine.js';
+export { RetryBudget } from './retry/budget.js';
+export { transientErrors, rateLimitErrors, retryAfterMs, statusOf } from './retry/predicates.js';
+export { retry, type StandaloneRetryOptions } from './retry/standalone.js';
+export { retrying, backoffDelay, type RetryingOptions, type RetryAttempt, type BackoffDelayOptions } from './retry/manual.js';
+export { JITTER_STYLES, type JitterStyle } from './retry/jitter.js';
 // Limits: the limit classes, sets, pools, adaptive limits and their option types. The rate
 // algorithms behind them (createAlgorithm) are internal.
-export {
-  RateLimit,
-  CallLimit,
-  ResourceLimit,
-  isLimit,
-  LimitSet,
-  LimitPool,
-  Acquisition,
-  RATE_ALGORITHMS,
-  NAMED_WINDOWS,
-  AdaptiveLimit,
-  adaptiveUsage,
-  type Limit,
-  type RateLimitOptions,
-  type CallLimitOptions,
-  type ResourceLimitOptions,
-  type LimitSetOptions,
-  type AcquireOptions,
-  type Requested,
-  type LimitsLike,
-  type LimitPoolOptions,
-  type ReleaseOptions,
-  type RateAlgorithmName,
-  type RateAlgorithm,
-  type NamedWindow,
-  type AdaptiveLimitOptions,
-  type AdaptiveChange,
-  type AdaptiveReason,
-} from './limits/index.js';
+export { RateLimit, CallLimit, ResourceLimit, isLimit, type Limit, type RateLimitOptions, type CallLimitOptions, type ResourceLimitOptions } from './limits/limit.js';
+export { LimitSet, type LimitSetOptions, type AcquireOptions, type Requested, type LimitsLike } from './limits/limit-set.js';
+export { LimitPool, type LimitPoolOptions } from './limits/limit-pool.js';
+export { Acquisition, type ReleaseOptions } from './limits/acquisition.js';
+export { RATE_ALGORITHMS, type RateAlgorithmName, type RateAlgorithm } from './limits/algorithms.js';
+export { NAMED_WINDOWS, type NamedWindow } from './limits/window.js';
+export { AdaptiveLimit, adaptiveUsage, type AdaptiveLimitOptions, type AdaptiveChange } from './limits/adaptive.js';
+export type { AdaptiveReason } from './limits/aimd.js';
 export type { LimitsOption } from './limits/option.js';
 export type { ResourceLimitsOption } from './modes/transport.js';
 export type { CoreOptions } from './config/options.js';
