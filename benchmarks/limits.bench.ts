@@ -6,7 +6,8 @@
  */
 import Bottleneck from 'bottleneck';
 import PQueue from 'p-queue';
-import { CallLimit, LimitSet, ResourceLimit, RATE_ALGORITHMS, createAlgorithm, gather, seededRandom } from '../src/index.js';
+import { CallLimit, LimitSet, ResourceLimit, RATE_ALGORITHMS, gather, seededRandom } from '../src/index.js';
+import { createAlgorithm } from '../src/limits/algorithms.js';
 import { LimitUser } from './workers/limit-user.js';
 import { compare, machineInfo, median, printMachine, printTable, target, type SuiteOptions } from './lib/harness.js';
 

@@ -4,7 +4,7 @@
  */
 import { ExponentialBackoff, handleAll, retry as cockatielRetry } from 'cockatiel';
 import pRetry from 'p-retry';
-import { executeWithRetry, resolveRetryPolicy } from '../src/index.js';
+import { executeWithRetry, resolveRetryPolicy } from '../src/retry/index.js';
 import { compare, machineInfo, printMachine, printTable, target, type SuiteOptions } from './lib/harness.js';
 
 let sink = 0;

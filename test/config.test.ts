@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, globalConfig, withConfig } from '../src/index.js';
+import { ConfigError, Worker, globalConfig, withConfig, type Future } from '../src/index.js';
+import { RESERVED_HANDLE_KEYS } from '../src/runtime/methods.js';
 import { Counter } from './fixtures/workers.js';
 
 afterEach(() => globalConfig.reset());
@@ -51,6 +52,60 @@ describe('globalConfig and withConfig', () => {
     expect(() => globalConfig.set({ thread: { stopTimeout: -5 } })).toThrow(ConfigError);
     expect(() => globalConfig.set({ mode: 'async' })).toThrow(/'mode' cannot be a default/);
     expect(() => withConfig({ unwrapFutures: 1 }, () => 0)).toThrow(/unwrapFutures/);
+    expect(globalConfig.defaults).toEqual({});
+  });
+});
+
+describe('reserved handle keys', () => {
+  // The one list: handle controls, `then` (a handle must never look like a promise), and what the
+  // Worker base class gives every instance.
+  const RESERVED = ['ready', 'stop', 'on', 'off', 'stats', 'circuit', 'then', 'limits', 'context'];
+
+  function classWithMethod(name: string): typeof Worker {
+    const C = class extends Worker {};
+    Object.defineProperty(C.prototype, name, { value: () => 1, writable: true, configurable: true });
+    Object.defineProperty(C, 'name', { value: 'Holder' });
+    return C;
+  }
+
+  it('is one list, used by the builder and the runtime', () => {
+    expect([...RESERVED_HANDLE_KEYS]).toEqual(RESERVED);
+  });
+
+  it.each(RESERVED)('refuses a worker class defining a method named %s, naming every reserved key', (name) => {
+    const C = classWithMethod(name);
+    expect(() => C.options({ mode: 'sync' })).toThrow(ConfigError);
+    expect(() => C.options({ mode: 'sync' })).toThrow(
+      `Holder defines a method named '${name}', which handles reserve (${RESERVED.join(', ')}); rename it`,
+    );
+  });
+
+  it('accepts every other name, including ones close to a reserved key', async () => {
+    for (const name of ['onData', 'started', 'contexts', 'limit', 'thenDo', 'circuitry']) {
+      const C = classWithMethod(name);
+      const handle = C.options({ mode: 'sync' }).init() as unknown as Record<string, () => Future<number>> & { stop(): Promise<void> };
+      expect(await handle[name]()).toBe(1);
+      await handle.stop();
+    }
+  });
+});
+
+describe('the worker option table', () => {
+  it('lists every option of every feature, without importing any feature module first', () => {
+    expect(() => globalConfig.set({ xyzzyq: 1 })).toThrow(
+      "Unknown config option 'xyzzyq' Known: mode, maxConcurrency, unwrapFutures, stopTimeout, limits, clock, random, module, " +
+        'maxWorkers, loadBalancing, onDemand, maxQueuedTasks, numRetries, retryOn, retryAlgorithm, retryWait, retryMaxWait, ' +
+        'retryJitter, retryUntil, retryTimeout, retryBudget, resourceLimits, connection, prefix, delivery, lastGood, timeout, ' +
+        'timeoutGrace, circuitBreaker, hedge, fallback, chaos',
+    );
+  });
+
+  it('checks feature options in defaults as in options()', () => {
+    expect(() => globalConfig.set({ thread: { resourceLimits: { maxOldGenerationSizeMb: 0 } } })).toThrow(
+      "Invalid option 'resourceLimits.maxOldGenerationSizeMb': got 0; expected a number >= 1",
+    );
+    expect(() => globalConfig.set({ delivery: 'twice' })).toThrow("Invalid option 'delivery'");
+    expect(() => globalConfig.set({ lastGood: { ttl: 0 } })).toThrow("Invalid option 'lastGood.ttl'");
     expect(globalConfig.defaults).toEqual({});
   });
 });

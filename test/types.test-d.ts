@@ -1,5 +1,17 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { Future, TaskWorker, Worker, gather, type TaskWorkerBuilder, type WorkerHandle } from '../src/index.js';
+import {
+  CallLimit,
+  Future,
+  LimitSet,
+  TaskWorker,
+  Worker,
+  gather,
+  type LimitsOption,
+  type ResourceLimitsOption,
+  type TaskWorkerBuilder,
+  type WorkerHandle,
+  type WorkerOptions,
+} from '../src/index.js';
 
 class Typed extends Worker {
   constructor(private readonly prefix: string) {
@@ -102,5 +114,45 @@ describe('worker option types (issue 18)', () => {
     expectTypeOf(h.submit((x: number) => x * 2, 3)).toEqualTypeOf<Future<number>>();
     // @ts-expect-error TaskWorker has no method 'run'
     TaskWorker.options({ mode: 'async', numRetries: { run: 2 } });
+  });
+});
+
+describe('option types', () => {
+  class Plain extends Worker {
+    run(): number {
+      return 1;
+    }
+  }
+
+  it('types every feature option group: limits, resourceLimits, pool, distributed', () => {
+    expectTypeOf<WorkerOptions['limits']>().toEqualTypeOf<LimitsOption | undefined>();
+    expectTypeOf<WorkerOptions['resourceLimits']>().toEqualTypeOf<ResourceLimitsOption | undefined>();
+    expectTypeOf<WorkerOptions['maxWorkers']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<WorkerOptions['delivery']>().toEqualTypeOf<'at-least-once' | 'at-most-once' | undefined>();
+    Plain.options({ mode: 'thread', limits: new LimitSet([new CallLimit({ window: 1000, capacity: 5 })]), resourceLimits: { stackSizeMb: 4 } });
+    Plain.options({ mode: 'distributed', connection: 'redis://127.0.0.1:6379', prefix: 'app', delivery: 'at-most-once' });
+    // @ts-expect-error limits takes Limit objects, sets, pools or an AdaptiveLimit
+    Plain.options({ mode: 'sync', limits: 'ten per second' });
+    // @ts-expect-error resourceLimits names Node's four caps
+    Plain.options({ mode: 'thread', resourceLimits: { heapMb: 64 } });
+  });
+
+  it('leaves every reserved handle key out of the handle type', () => {
+    class Clash extends Worker {
+      work(): number {
+        return 1;
+      }
+      then(): number {
+        return 2;
+      }
+    }
+    const h = Clash.options({ mode: 'sync' }).init();
+    expectTypeOf(h.work()).toEqualTypeOf<Future<number>>();
+    // @ts-expect-error `then` is reserved: a handle never looks like a promise
+    void h.then;
+    // @ts-expect-error `limits` is reserved (the Worker base class's)
+    void h.limits;
+    // @ts-expect-error `context` is reserved (the Worker base class's)
+    void h.context;
   });
 });

@@ -1,9 +1,25 @@
+/**
+ * The core worker options (`mode`, `maxConcurrency`, `unwrapFutures`, `stopTimeout`, `clock`,
+ * `random`, `module`) with their checks, and the machinery every feature's option group uses:
+ * a feature exports a table of checks, and `src/worker/option-table.ts` lists every table in one
+ * place (no option registers itself at import).
+ */
 import { ConfigError } from '../errors.js';
+import type { Clock, RandomSource } from '../clock.js';
 import { checkBoolean, checkClock, checkInteger, checkNumber, checkOneOf, checkRandom, configError, rejectUnknownKeys } from './validate.js';
 
 /** Where a worker runs. See docs/modes.md. */
 export type Mode = 'sync' | 'async' | 'thread' | 'process' | 'distributed';
 export const MODES: readonly Mode[] = ['sync', 'async', 'thread', 'process', 'distributed'];
+
+/** Checks one option's value (throwing a ConfigError that names the option) and returns it. */
+export type OptionCheck = (value: unknown) => unknown;
+
+/** The checks of one feature's options, by option name. */
+export type OptionChecks = Readonly<Record<string, OptionCheck>>;
+
+/** For options whose value is checked later by their engine (retry, limits): accepted as given here. */
+export const checkedByEngine: OptionCheck = (value) => value;
 
 /** Names of the retry options; their values are checked by the retry engine. */
 export const RETRY_OPTION_NAMES = [
@@ -18,27 +34,37 @@ export const RETRY_OPTION_NAMES = [
   'retryBudget',
 ] as const;
 
-type Checker = (value: unknown) => unknown;
+/** The options every worker has, whatever its mode. */
+export interface CoreOptions {
+  /** Where the worker runs: `'sync' | 'async' | 'thread' | 'process' | 'distributed'`. Required. */
+  mode: Mode;
+  /** Calls allowed to overlap (async methods); default 1 = strict actor order. */
+  maxConcurrency?: number;
+  /** Await futures found in arguments before sending a call; default true. */
+  unwrapFutures?: boolean;
+  /** Default `stop()` timeout, ms; default 30000. */
+  stopTimeout?: number;
+  /** Injected clock (tests). In-process modes only. */
+  clock?: Clock;
+  /** Injected randomness (tests). In-process modes only. */
+  random?: RandomSource;
+  /** Module URL of the class for thread/process modes, when it can't be found automatically. */
+  module?: string;
+}
 
-/** Every option a worker accepts, with its check. Options with no check here are checked by their engine. */
-const CHECKERS: Record<string, Checker> = {
+/** Checks of {@link CoreOptions}, in the order error messages list them. */
+export const CORE_OPTION_CHECKS = {
   mode: (v) => checkOneOf('mode', v, MODES),
   maxConcurrency: (v) => checkInteger('maxConcurrency', v, 1),
   unwrapFutures: (v) => checkBoolean('unwrapFutures', v),
   stopTimeout: (v) => checkNumber('stopTimeout', v, 0),
-  limits: (v) => v,
   clock: (v) => checkClock('clock', v),
   random: (v) => checkRandom('random', v),
   module: (v) => {
     if (typeof v !== 'string' || v.length === 0) throw configError('module', v, 'a module URL or path (import.meta.url)');
     return v;
   },
-  maxWorkers: (v) => checkInteger('maxWorkers', v, 1),
-  loadBalancing: (v) => checkOneOf('loadBalancing', v, ['round-robin', 'least-active', 'least-total', 'random']),
-  onDemand: (v) => checkBoolean('onDemand', v),
-  maxQueuedTasks: (v) => checkInteger('maxQueuedTasks', v, 1),
-  ...Object.fromEntries(RETRY_OPTION_NAMES.map((n) => [n, (v: unknown) => v])),
-};
+} as const satisfies Record<keyof CoreOptions, OptionCheck>;
 
 /** Defaults every worker starts from; `globalConfig` and `withConfig` layer over them. */
 export const BUILTIN_DEFAULTS = {
@@ -50,28 +76,20 @@ export const BUILTIN_DEFAULTS = {
   onDemand: false,
 } as const;
 
-export function knownOptionNames(): string[] {
-  return Object.keys(CHECKERS);
-}
-
-/** Registers the check of an option added by a feature module (pools, resilience, …). */
-export function registerOption(name: string, check: Checker): void {
-  CHECKERS[name] = check;
-}
-
 /**
- * Checks every key and value of `options` (unknown names suggest the nearest valid one) and
- * returns a copy without undefined values.
+ * Checks every key and value of `options` against `checks` (unknown names suggest the nearest
+ * valid one) and returns a copy without undefined values.
  */
-export function checkOptions(options: unknown, where = 'option'): Record<string, unknown> {
+export function checkOptions(options: unknown, checks: OptionChecks, where = 'option'): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
   }
-  rejectUnknownKeys(where, options, Object.keys(CHECKERS));
+  const names = Object.keys(checks);
+  rejectUnknownKeys(where, options, names);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    out[key] = CHECKERS[key](value);
+    out[key] = checks[key](value);
   }
   return out;
 }

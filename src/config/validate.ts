@@ -110,7 +110,7 @@ export function checkOptionsArgument<T extends object>(call: string, value: T | 
 /** An injected clock: an object with now(), setTimeout() and clearTimeout(). */
 export function checkClock<T>(option: string, value: T): T {
   const ok =
-    value !== null && typeof value === 'object' && ['now', 'setTimeout', 'clearTimeout'].every((k) => typeof (value as any)[k] === 'function');
+    value !== null && typeof value === 'object' && ['now', 'setTimeout', 'clearTimeout'].every((k) => typeof (value as Record<string, unknown>)[k] === 'function');
   if (!ok) throw configError(option, value, 'an object with now(), setTimeout() and clearTimeout() (e.g. systemClock or a FakeClock)');
   return value;
 }

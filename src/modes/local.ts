@@ -2,13 +2,13 @@
  * `sync` and `async` modes: the runtime lives on the caller's thread. `sync` runs each call inline
  * at call time; `async` queues calls and runs them in order on the event loop.
  */
-import { WorkerRuntime, type Settler } from '../runtime/runtime.js';
-import type { Transport, TransportCall, TransportInit } from './transport.js';
-import { registerMode } from './registry.js';
+import { WorkerRuntime } from '../runtime/runtime.js';
+import type { Settler, Transport, TransportCall, TransportFactory, TransportInit } from './transport.js';
 
 class LocalTransport implements Transport {
   private readonly runtime?: WorkerRuntime;
-  private readonly initError?: unknown;
+  /** What the constructor threw, as an Error (a non-Error throw is wrapped, as promise rejections must be). */
+  private readonly initError?: Error;
   private readonly readyPromise: Promise<void>;
 
   constructor(init: TransportInit, inline: boolean) {
@@ -20,7 +20,7 @@ class LocalTransport implements Transport {
         { emit: init.onEvent, limits: init.limits, clock: init.clock, random: init.random, budget: init.budget },
       );
     } catch (error) {
-      this.initError = error;
+      this.initError = error instanceof Error ? error : new Error(String(error));
     }
     this.readyPromise = this.initError ? Promise.reject(this.initError) : Promise.resolve();
     this.readyPromise.catch(() => {});
@@ -48,5 +48,7 @@ class LocalTransport implements Transport {
   }
 }
 
-registerMode('sync', (init) => new LocalTransport(init, true));
-registerMode('async', (init) => new LocalTransport(init, false));
+/** `sync` mode: each call runs inline, at call time. */
+export const syncTransport: TransportFactory = (init) => new LocalTransport(init, true);
+/** `async` mode: calls queue and run in order on the event loop. */
+export const asyncTransport: TransportFactory = (init) => new LocalTransport(init, false);

@@ -1,6 +1,6 @@
 /** `process` mode: one child process per worker instance. */
-import { registerMode } from './registry.js';
+import type { TransportFactory } from './transport.js';
 import { IpcTransport } from './ipc/ipc-transport.js';
 import { processChannel } from './ipc/channel.js';
 
-registerMode('process', (init) => new IpcTransport(init, processChannel()));
+export const processTransport: TransportFactory = (init) => new IpcTransport(init, processChannel());

@@ -1,12 +1,23 @@
+/**
+ * Every mode's transport, in one explicit table: what `mode` selects. Importing a mode module
+ * registers nothing; this table is the only place a mode is plugged into the one call path.
+ */
+import type { Mode } from '../config/options.js';
 import type { TransportFactory } from './transport.js';
+import { asyncTransport, syncTransport } from './local.js';
+import { threadTransport } from './thread.js';
+import { processTransport } from './process.js';
+import { distributedTransport } from './distributed/register.js';
 
-const factories = new Map<string, TransportFactory>();
+const FACTORIES: Readonly<Record<Mode, TransportFactory>> = {
+  sync: syncTransport,
+  async: asyncTransport,
+  thread: threadTransport,
+  process: processTransport,
+  distributed: distributedTransport,
+};
 
-/** Plugs a mode's transport into the one call path. */
-export function registerMode(mode: string, factory: TransportFactory): void {
-  factories.set(mode, factory);
-}
-
-export function transportFactory(mode: string): TransportFactory | undefined {
-  return factories.get(mode);
+/** The transport factory of `mode` (already checked to be one of MODES). */
+export function transportFactory(mode: Mode): TransportFactory {
+  return FACTORIES[mode];
 }

@@ -8,13 +8,50 @@
  * every mode; only the transport differs.
  */
 import type { RuntimeEvent } from '../observability/events.js';
-import type { RuntimeOptions, Settler } from '../runtime/runtime.js';
+import type { RuntimeOptions } from '../runtime/runtime.js';
 import type { LimitsLike } from '../limits/index.js';
+import type { LimitsOption } from '../limits/option.js';
+import type { CoreOptions } from '../config/options.js';
+import type { Clock, RandomSource } from '../clock.js';
+import type { RetryBudgetClient } from '../retry/index.js';
+import type { Settler } from '../util/settler.js';
+
+export type { Settler };
+
+/**
+ * Thread mode's `resourceLimits` option: Node's per-thread heap and stack caps, in MB (the fields
+ * of `worker_threads`' ResourceLimits that a worker may set).
+ */
+export interface ResourceLimitsOption {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+/**
+ * The resolved worker options a transport reads. A mode whose options only it reads adds them to
+ * this interface by declaration merging (the distributed mode's `connection`, `prefix`, `delivery`),
+ * so they are typed wherever the options travel.
+ */
+export interface TransportOptions extends CoreOptions {
+  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet, a LimitPool, LimitSets or an AdaptiveLimit). */
+  limits?: LimitsOption;
+  /**
+   * Thread mode: Node's per-thread heap and stack caps, in MB. A thread that runs out of memory
+   * dies like any crash: its calls fail with WorkerCrashedError and a pool replaces it.
+   */
+  resourceLimits?: ResourceLimitsOption;
+}
+
+/** A class a transport can construct: any constructor returning an object. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker class's constructor parameters are its own (contravariant): only `any[]` accepts every class
+export type WorkerClassLike = new (...args: any[]) => object;
 
 /** Everything a transport needs to build the instance. */
 export interface TransportInit {
   /** The worker class (in-process modes use it directly). */
-  workerClass: new (...args: any[]) => object;
+  workerClass: WorkerClassLike;
   /** Where another thread/process can import the class from, when known. */
   moduleRef?: { url: string; exportName: string };
   ctorArgs: unknown[];
@@ -28,12 +65,12 @@ export interface TransportInit {
   /** Index of this worker in its pool (0 for a single worker). */
   workerIndex: number;
   /** In-process modes only: injected time and randomness (tests). */
-  clock?: import('../clock.js').Clock;
-  random?: import('../clock.js').RandomSource;
+  clock?: Clock;
+  random?: RandomSource;
   /** All resolved worker options (thread/process modes read `module`, etc.). */
-  options: Record<string, unknown>;
+  options: Readonly<TransportOptions>;
   /** Retry budget shared by the handle's workers. */
-  budget?: import('../retry/index.js').RetryBudgetClient;
+  budget?: RetryBudgetClient;
 }
 
 /**

@@ -13,8 +13,7 @@
  * backoff; {@link MAX_START_FAILURES} failures in a row and the pool gives up with WorkerInitError.
  */
 import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.js';
-import type { Settler } from '../runtime/runtime.js';
-import type { Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
+import type { Settler, Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
 import { CallNotStartedError } from '../modes/not-started.js';

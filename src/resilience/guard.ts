@@ -8,8 +8,7 @@
  */
 import { CancelledError, TimeoutError, WorkerStoppedError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import type { Transport, TransportCall } from '../modes/transport.js';
-import type { Settler } from '../runtime/runtime.js';
+import type { Settler, Transport, TransportCall } from '../modes/transport.js';
 import { summarizeError, type RuntimeEvent } from '../observability/events.js';
 import { CircuitBreakers, type CircuitBreaker, type CircuitSnapshot, type CircuitState } from './circuit-breaker.js';
 import { DeadlineQueue } from './deadlines.js';

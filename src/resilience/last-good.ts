@@ -3,7 +3,6 @@
  * and any fallback function failed. A bounded LRU cache with a TTL, on the caller's side of the
  * handle (next to the circuit breaker and the fallback), so it serves every mode the same way.
  */
-import { registerOption } from '../config/options.js';
 import { checkInteger, checkNumber, configError, rejectUnknownKeys } from '../config/validate.js';
 import type { Clock } from '../clock.js';
 
@@ -49,8 +48,6 @@ export function checkLastGood(value: unknown): LastGoodOptions {
   }
   return o;
 }
-
-registerOption('lastGood', checkLastGood);
 
 export class LastGoodCache {
   private readonly entries = new Map<string, { value: unknown; at: number }>();

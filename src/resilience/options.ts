@@ -1,15 +1,15 @@
 /**
  * The resilience options of a worker — `timeout`, `timeoutGrace`, `circuitBreaker`, `hedge`,
- * `fallback`, `chaos` — with their checks. Registered with the option table at import, so
- * `Worker.options()` rejects bad values with a ConfigError before any worker exists.
+ * `fallback`, `chaos`, `lastGood` — with their checks, listed in the worker option table
+ * (src/worker/option-table.ts), so `Worker.options()` rejects bad values with a ConfigError before
+ * any worker exists.
  */
-import { registerOption } from '../config/options.js';
+import type { OptionChecks } from '../config/options.js';
 import { checkInteger, checkNumber, configError, rejectUnknownKeys } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { ChaosOptions } from '../runtime/chaos.js';
-import type { LastGoodOptions } from './last-good.js';
-import './last-good.js'; // registers the lastGood option
+import { checkLastGood, type LastGoodOptions } from './last-good.js';
 
 /** A per-call timeout in ms, for every method or per method (with a required `'*'`). */
 export type TimeoutOption = number | ({ '*': number | null } & Record<string, number | null>);
@@ -64,8 +64,6 @@ export interface ResilienceOptions {
    */
   lastGood?: LastGoodOptions;
 }
-
-export const RESILIENCE_OPTION_NAMES = ['timeout', 'timeoutGrace', 'circuitBreaker', 'hedge', 'fallback', 'chaos', 'lastGood'] as const;
 
 function checkTimeout(value: unknown): unknown {
   if (typeof value === 'number') return checkNumber('timeout', value, Number.MIN_VALUE);
@@ -158,12 +156,16 @@ function checkChaos(value: unknown): unknown {
   return value;
 }
 
-registerOption('timeout', checkTimeout);
-registerOption('timeoutGrace', (v) => checkNumber('timeoutGrace', v, 0));
-registerOption('circuitBreaker', checkBreaker);
-registerOption('hedge', checkHedge);
-registerOption('fallback', checkFallback);
-registerOption('chaos', checkChaos);
+/** Checks of {@link ResilienceOptions}, in the order error messages list them. */
+export const RESILIENCE_OPTION_CHECKS = {
+  lastGood: checkLastGood,
+  timeout: checkTimeout,
+  timeoutGrace: (v: unknown) => checkNumber('timeoutGrace', v, 0),
+  circuitBreaker: checkBreaker,
+  hedge: checkHedge,
+  fallback: checkFallback,
+  chaos: checkChaos,
+} as const satisfies OptionChecks & Record<keyof ResilienceOptions, unknown>;
 
 /** Checks method names against the class and returns `method → timeout ms (undefined = none)`. */
 export function resolveTimeouts(option: TimeoutOption | undefined, methods: readonly string[]): (method: string) => number | undefined {

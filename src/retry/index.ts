@@ -1,22 +1,8 @@
-export {
-  resolveRetryPolicies,
-  resolveRetryPolicy,
-  RETRY_ALGORITHMS,
-  type PerMethod,
-  type RetryContext,
-  type RetryPredicate,
-  type RetryOnOption,
-  type Validator,
-  type RetryAlgorithm,
-  type RetryOptions,
-  type RetryBudgetOptions,
-  type WorkerRetryOptions,
-  type RetryPolicy,
-} from './options.js';
-export { computeWait, baseWait } from './backoff.js';
-export { executeWithRetry, type RetryEnv, type RetryEvent } from './engine.js';
+/**
+ * What other folders use of the retry engine (the runtime, the worker builder, transports). The
+ * public retry API is listed in src/index.ts, from the modules that define it.
+ */
+export { resolveRetryPolicies, resolveRetryPolicy, type RetryContext, type WorkerRetryOptions, type RetryPolicy } from './options.js';
+export { computeWait } from './backoff.js';
+export { executeWithRetry } from './engine.js';
 export { RetryBudget, type RetryBudgetClient } from './budget.js';
-export { transientErrors, rateLimitErrors, retryAfterMs, statusOf, matchesClass } from '../classify.js';
-export { retry, type StandaloneRetryOptions } from './standalone.js';
-export { retrying, backoffDelay, type RetryingOptions, type RetryAttempt, type BackoffDelayOptions } from './manual.js';
-export { JITTER_STYLES, type JitterStyle } from './jitter.js';

@@ -17,13 +17,13 @@ export type PerMethod<T, M extends string = string> = T | ({ '*'?: T } & { [K in
 /** The public method names of a worker instance type `W` (any string when `W` is not known). */
 export type MethodName<W> = unknown extends W
   ? string
-  : { [K in keyof W]: K extends `_${string}` | 'constructor' ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never }[keyof W];
+  : { [K in keyof W]: K extends `_${string}` | 'constructor' ? never : K extends string ? (W[K] extends (...args: never[]) => unknown ? K : never) : never }[keyof W];
 
-/** What a method of `W` resolves to, by name (`any` when `W` is not known). */
-type MethodResult<W, K> = unknown extends W ? any : K extends keyof W ? (W[K] extends (...args: any[]) => infer R ? Awaited<R> : never) : never;
+/** What a method of `W` resolves to, by name (`unknown` when `W` is not known). */
+type MethodResult<W, K> = unknown extends W ? unknown : K extends keyof W ? (W[K] extends (...args: never[]) => infer R ? Awaited<R> : never) : never;
 
 /** `retryUntil` of a worker of type `W`: validators typed by each method's result. */
-export type RetryUntilOption<W = any> =
+export type RetryUntilOption<W = unknown> =
   | Validator<MethodResult<W, MethodName<W>>>
   | Validator<MethodResult<W, MethodName<W>>>[]
   | ({ '*'?: Validator<MethodResult<W, MethodName<W>>> | Validator<MethodResult<W, MethodName<W>>>[] } & {
@@ -49,14 +49,14 @@ export interface RetryContext {
 }
 
 export type RetryPredicate = (ctx: RetryContext) => boolean;
-type ErrorClass = abstract new (...args: any[]) => Error;
+type ErrorClass = abstract new (...args: never[]) => Error;
 export type RetryOnOption = ErrorClass | RetryPredicate | Array<ErrorClass | RetryPredicate>;
 
 /**
  * true = accept; false or a string (the reason) = reject. May be async. `R` is the result type it
  * checks; a validator written for a narrower type is still accepted (checked bivariantly, like a method).
  */
-export type Validator<R = any> = { check(result: R, ctx: RetryContext): boolean | string | Promise<boolean | string> }['check'];
+export type Validator<R = unknown> = { check(result: R, ctx: RetryContext): boolean | string | Promise<boolean | string> }['check'];
 
 export type RetryAlgorithm = 'exponential' | 'linear' | 'fibonacci' | 'constant' | 'decorrelated';
 export const RETRY_ALGORITHMS: readonly RetryAlgorithm[] = ['exponential', 'linear', 'fibonacci', 'constant', 'decorrelated'];
@@ -83,7 +83,7 @@ export interface RetryBudgetOptions {
 }
 
 /** Retry options of a worker (of instance type `W`, when known): each may be per method. */
-export interface WorkerRetryOptions<W = any> {
+export interface WorkerRetryOptions<W = unknown> {
   numRetries?: PerMethod<number, MethodName<W>>;
   retryOn?: PerMethod<RetryOnOption, MethodName<W>>;
   retryAlgorithm?: PerMethod<RetryAlgorithm, MethodName<W>>;

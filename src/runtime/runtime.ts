@@ -18,12 +18,7 @@ import { describeThrown } from '../serialize/errors.js';
 import { chaosRandom, withChaos, type ChaosOptions } from './chaos.js';
 import { IntrusiveList } from '../util/linked-list.js';
 import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
-
-/** Receives a call's outcome. A Future is a Settler; remote runtimes post a message instead. */
-export interface Settler {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
+import type { Settler } from '../util/settler.js';
 
 /** The cloneable part of a worker's options that the runtime needs. */
 export interface RuntimeOptions {

@@ -6,17 +6,18 @@ import { matchesClass, rateLimitErrors, transientErrors } from '../classify.js';
 import { deserializeFunction, serializeFunction, type SerializedFunction } from './functions.js';
 
 /** Functions this package exports for use in options: sent by name, found again on the other side. */
-const BUILTINS = new Map<string, Function>([
+const BUILTINS = new Map<string, (ctx: { error?: unknown }) => boolean>([
   ['transientErrors', transientErrors],
   ['rateLimitErrors', rateLimitErrors],
 ]);
-const builtinNames = new Map([...BUILTINS].map(([name, fn]) => [fn, name]));
+const builtinNames = new Map<unknown, string>([...BUILTINS].map(([name, fn]) => [fn, name]));
 
-type Compile = (payload: SerializedFunction) => Function;
+type Compile = (payload: SerializedFunction) => unknown;
 
-type Encoded = { __fn: SerializedFunction } | { __errorClass: string } | unknown;
+/** A cloneable value: functions as `{ __fn }` or `{ __builtin }`, error classes as `{ __errorClass }`. */
+type Encoded = unknown;
 
-function isErrorClass(v: unknown): v is new (...a: any[]) => Error {
+function isErrorClass(v: unknown): v is abstract new (...a: never[]) => Error {
   return typeof v === 'function' && (v === Error || (v).prototype instanceof Error);
 }
 

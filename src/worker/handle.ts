@@ -59,6 +59,12 @@ export interface StopOptions {
 
 type EventListener<T extends RuntimeEventType> = (event: Extract<RuntimeEvent, { type: T }>) => void;
 
+/**
+ * A listener as stored: declared as a method so a listener of one event type fits (checked
+ * bivariantly), which is safe because listeners are kept per type and called with that type only.
+ */
+type StoredListener = { call(event: RuntimeEvent): void }['call'];
+
 /** A Future that reports its own settlement to the handle that made it. */
 class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
   /** Set when the call went through the resilience guard. */
@@ -131,7 +137,8 @@ export class HandleCore {
   private readonly held: HeldCall[] = [];
   private stopPromise?: Promise<void>;
   private stopped = false;
-  private readonly listeners = new Map<string, Set<(e: any) => void>>();
+  /** Listeners by event type; each only ever receives events of its type (see `on`). */
+  private readonly listeners = new Map<string, Set<StoredListener>>();
   private readonly methodStats = new Map<string, MethodCounters>();
   /** Resilience layer (breaker, timeout, hedging, fallback), when any of those options is set. */
   private guard?: CallGuard;

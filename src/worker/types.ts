@@ -1,16 +1,19 @@
 import type { Future } from '../future/future.js';
 import type { HandleStats, StopOptions } from './handle.js';
 import type { RuntimeEvent, RuntimeEventType } from '../observability/events.js';
+import type { ReservedHandleKey } from '../runtime/methods.js';
+import type { CircuitView } from '../resilience/guard.js';
 
 /** A value or a future/promise of it: what a handle method accepts for each argument. */
 export type MaybeFuture<T> = T | PromiseLike<T>;
 
-/** Names a handle reserves for itself; a worker class cannot use them as method names. */
-export type ReservedHandleKeys = 'ready' | 'stop' | 'on' | 'off' | 'stats' | 'circuit' | 'limits' | 'context';
-
-/** Public methods only: names starting with `_` are internal, as at run time (TS `private`/`protected` are not in `keyof`). */
+/**
+ * Public methods only: names starting with `_` are internal, as at run time (TS `private`/`protected`
+ * are not in `keyof`), and reserved names (RESERVED_HANDLE_KEYS) belong to the handle.
+ */
 type MethodKeys<W> = {
-  [K in keyof W]: K extends ReservedHandleKeys | `_${string}` ? never : K extends string ? (W[K] extends (...args: any[]) => any ? K : never) : never;
+  // `never[]` parameters: every function type extends it, whatever its parameters.
+  [K in keyof W]: K extends ReservedHandleKey | `_${string}` ? never : K extends string ? (W[K] extends (...args: never[]) => unknown ? K : never) : never;
 }[keyof W];
 
 /** Each public method of `W`, returning a Future of its awaited result. */
@@ -35,7 +38,7 @@ export interface HandleControls {
   /** Per-method attempts, retries, successes, failures, validation failures and backoff time. */
   stats(): HandleStats;
   /** The circuit breaker's state and counters ('closed' and empty without a `circuitBreaker` option). */
-  readonly circuit: import('../resilience/guard.js').CircuitView;
+  readonly circuit: CircuitView;
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -1,62 +1,31 @@
-import { ConfigError, WorkerInitError } from '../errors.js';
-import { globalConfig } from '../config/config.js';
-import { checkOptions, RETRY_OPTION_NAMES, type Mode } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+import { globalConfig } from './config.js';
+import { BUILTIN_DEFAULTS, RETRY_OPTION_NAMES, type Mode } from '../config/options.js';
 import { configError } from '../config/validate.js';
 import type { CallContext } from '../runtime/context.js';
 import { takeConstructionSlot, runtimeKey } from '../runtime/construct.js';
-import { publicMethodNames } from '../runtime/methods.js';
-import type { WorkerRuntime } from '../runtime/runtime.js';
+import { isReservedHandleKey, publicMethodNames, RESERVED_HANDLE_KEYS } from '../runtime/methods.js';
 import { transportFactory } from '../modes/registry.js';
-import '../modes/local.js';
-import '../modes/thread.js';
-import '../modes/process.js';
-import '../modes/distributed/register.js';
+import type { DistributedOptions } from '../modes/distributed/register.js';
 import { resolveRetryPolicies, RetryBudget, type WorkerRetryOptions } from '../retry/index.js';
 import { emptyLimitSet, type LimitsLike } from '../limits/index.js';
 import { toLimits } from './limits-option.js';
-import type { Clock, RandomSource } from '../clock.js';
 import { HandleCore } from './handle.js';
-import type { Transport, TransportInit } from '../modes/transport.js';
+import type { Transport, TransportInit, TransportOptions } from '../modes/transport.js';
 import { PoolTransport } from '../pool/pool-transport.js';
-import type { LoadBalancing } from '../pool/balancers.js';
-import type { WorkerHandle } from './types.js';
-import '../resilience/options.js';
+import type { HandleControls, WorkerHandle } from './types.js';
 import { checkHedgeMethods, resolveTimeouts, type ResilienceOptions } from '../resilience/options.js';
 import { CallGuard } from '../resilience/guard.js';
 import { observeLimitWaits } from '../limits/limit-events.js';
 import { systemClock } from '../clock.js';
+import { checkWorkerOptions, type PoolOptions } from './option-table.js';
 
-const RESERVED_METHODS = ['ready', 'stop', 'on', 'off', 'stats', 'circuit', 'then'];
-
-/** Options accepted by `Worker.options()`. */
-export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
-  /** Where the worker runs: `'sync' | 'async' | 'thread' | 'process'`. Required. */
-  mode: Mode;
-  /** Calls allowed to overlap (async methods); default 1 = strict actor order. */
-  maxConcurrency?: number;
-  /** Await futures found in arguments before sending a call; default true. */
-  unwrapFutures?: boolean;
-  /** Default `stop()` timeout, ms; default 30000. */
-  stopTimeout?: number;
-  /** Limits the worker's methods draw on through `this.limits` (Limit objects, a LimitSet, a LimitPool or an AdaptiveLimit). */
-  limits?: unknown;
-  /** Injected clock (tests). In-process modes only. */
-  clock?: Clock;
-  /** Injected randomness (tests). In-process modes only. */
-  random?: RandomSource;
-  /** Module URL of the class for thread/process modes, when it can't be found automatically. */
-  module?: string;
-  /** Workers in the pool; > 1 builds a pool with the same handle API. Default 1. */
-  maxWorkers?: number;
-  /** How a pool picks a worker: 'round-robin' (default), 'least-active', 'least-total', 'random'. */
-  loadBalancing?: LoadBalancing;
-  /** Start a fresh worker per call (at most maxWorkers at once), torn down after. */
-  onDemand?: boolean;
-  /** Calls in flight per worker; extra calls wait in the pool's FIFO. Default: unbounded (process mode: 100). */
-  maxQueuedTasks?: number;
-  /** Thread mode: Node's per-thread heap and stack caps, in MB. */
-  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; codeRangeSizeMb?: number; stackSizeMb?: number };
-}
+/**
+ * Options accepted by `Worker.options()`: the core options (`mode`, `maxConcurrency`, …), what
+ * transports read (`limits`, `module`, `resourceLimits`, the distributed `connection`, `prefix`,
+ * `delivery`), the pool, retry and resilience options.
+ */
+export interface WorkerOptions extends TransportOptions, DistributedOptions, PoolOptions, WorkerRetryOptions, ResilienceOptions {}
 
 /**
  * The options of workers of class `W`: {@link WorkerOptions} whose per-method records name `W`'s
@@ -64,6 +33,7 @@ export interface WorkerOptions extends WorkerRetryOptions, ResilienceOptions {
  */
 export type WorkerOptionsFor<W> = Omit<WorkerOptions, keyof WorkerRetryOptions> & WorkerRetryOptions<W>;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- constructor parameters are contravariant: only `any[]` accepts every class and still lets init() name them
 type WorkerClass<W extends object = object> = new (...args: any[]) => W;
 
 /**
@@ -86,8 +56,7 @@ export class Worker {
    * the async chain).
    */
   get context(): CallContext {
-    const runtime = (this as any)[runtimeKey] as WorkerRuntime | undefined;
-    const ctx = runtime?.currentContext();
+    const ctx = (this as WorkerBaseSlots)[runtimeKey]?.currentContext();
     if (!ctx) throw new ConfigError('this.context is only available inside a worker method call');
     return ctx;
   }
@@ -99,13 +68,13 @@ export class Worker {
 }
 Object.defineProperty(Worker, Symbol.for('concurry.WorkerBase'), { value: true });
 
-/** Options checked and merged with defaults; what `init()` builds from. */
-export interface ResolvedWorkerOptions extends Record<string, unknown> {
-  mode: Mode;
-  maxConcurrency: number;
-  unwrapFutures: boolean;
-  stopTimeout: number;
+/** The hidden slot the runtime sets on an instance it constructs (see runtime/construct.ts). */
+interface WorkerBaseSlots {
+  readonly [runtimeKey]?: { currentContext(): CallContext | undefined };
 }
+
+/** Options checked and merged with defaults; what `init()` builds from. */
+export type ResolvedWorkerOptions = WorkerOptions & Required<Pick<WorkerOptions, keyof typeof BUILTIN_DEFAULTS>>;
 
 /** Built by `Worker.options()`; `init()` creates workers. */
 export class WorkerBuilder<C extends WorkerClass> {
@@ -123,32 +92,29 @@ export class WorkerBuilder<C extends WorkerClass> {
     if (options.mode === undefined) {
       throw configError('mode', undefined, "one of 'sync', 'async', 'thread', 'process' (mode is required)");
     }
-    const explicit = checkOptions(options);
-    const mode = explicit.mode as Mode;
-    if (!transportFactory(mode)) {
-      throw new ConfigError(`Mode '${mode}' is not available: import 'concurry' (not a deep path) so every mode registers`);
-    }
-    this.resolved = { ...globalConfig.resolved(mode), ...explicit } as ResolvedWorkerOptions;
+    const explicit = checkWorkerOptions(options);
+    const mode = options.mode;
+    this.resolved = { ...BUILTIN_DEFAULTS, ...globalConfig.resolved(mode), ...explicit, mode };
     this.methods = publicMethodNames(workerClass);
     for (const name of this.methods) {
-      if (RESERVED_METHODS.includes(name)) {
+      if (isReservedHandleKey(name)) {
         throw new ConfigError(
-          `${workerClass.name} defines a method named '${name}', which handles reserve (${RESERVED_METHODS.join(', ')}); rename it`,
+          `${workerClass.name} defines a method named '${name}', which handles reserve (${RESERVED_HANDLE_KEYS.join(', ')}); rename it`,
         );
       }
     }
     // Fail fast on retry options (unknown method names, ranges), before any worker exists.
     resolveRetryPolicies(retryOptionsOf(this.resolved), this.methods);
     if (this.resolved.limits !== undefined) toLimits(this.resolved.limits);
-    resolveTimeouts(this.resolved.timeout as ResilienceOptions['timeout'], this.methods);
-    checkHedgeMethods(this.resolved.hedge as ResilienceOptions['hedge'], this.methods, this.resolved.maxWorkers as number);
+    resolveTimeouts(this.resolved.timeout, this.methods);
+    checkHedgeMethods(this.resolved.hedge, this.methods, this.resolved.maxWorkers);
   }
 
   /** One worker's transport, or a pool of them when `maxWorkers > 1` or `onDemand`. */
   private buildTransport(init: TransportInit, retry: WorkerRetryOptions): Transport {
     const o = this.resolved;
-    const factory = transportFactory(o.mode)!;
-    const maxWorkers = o.maxWorkers as number;
+    const factory = transportFactory(o.mode);
+    const maxWorkers = o.maxWorkers;
     // A thread or process can die (crash, out of memory, terminated after a timeout): even a single
     // one sits in a pool of one, which replaces it and re-sends the calls that never started.
     const replaceable = o.mode === 'thread' || o.mode === 'process';
@@ -156,10 +122,10 @@ export class WorkerBuilder<C extends WorkerClass> {
     const policies = resolveRetryPolicies(retry, this.methods);
     return new PoolTransport(init, factory, {
       maxWorkers,
-      loadBalancing: o.loadBalancing as LoadBalancing,
-      onDemand: o.onDemand as boolean,
-      maxQueuedTasks: (o.maxQueuedTasks as number | undefined) ?? DEFAULT_MAX_QUEUED_TASKS[o.mode] ?? Infinity,
-      crashRetriesFor: (method) => (policies(method) as { numRetries?: number } | undefined)?.numRetries ?? 0,
+      loadBalancing: o.loadBalancing,
+      onDemand: o.onDemand,
+      maxQueuedTasks: o.maxQueuedTasks ?? DEFAULT_MAX_QUEUED_TASKS[o.mode] ?? Infinity,
+      crashRetriesFor: (method) => policies(method)?.numRetries ?? 0,
     });
   }
 
@@ -175,6 +141,8 @@ export class WorkerBuilder<C extends WorkerClass> {
       );
     }
     const o = this.resolved;
+    // Assigned right after the transport is built; the callbacks below only run after that.
+    // eslint-disable-next-line prefer-const -- declared before the closures that read it, assigned once after
     let core!: HandleCore;
     const limits = observeLimitWaits(
       o.limits === undefined ? emptyLimitSet() : toLimits(o.limits),
@@ -182,7 +150,7 @@ export class WorkerBuilder<C extends WorkerClass> {
       () => core.observes('limit-wait'),
     );
     const retry = retryOptionsOf(o);
-    const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget, o.clock as Clock | undefined) : undefined;
+    const budget = retry.retryBudget ? new RetryBudget(retry.retryBudget, o.clock) : undefined;
     const transport = this.buildTransport({
       workerClass: this.workerClass,
       moduleRef: undefined,
@@ -191,8 +159,8 @@ export class WorkerBuilder<C extends WorkerClass> {
       onEvent: (e) => core.onEvent(e),
       limits,
       workerIndex: 0,
-      clock: o.clock as Clock | undefined,
-      random: o.random as RandomSource | undefined,
+      clock: o.clock,
+      random: o.random,
       budget,
       options: o,
     }, retry);
@@ -204,8 +172,8 @@ export class WorkerBuilder<C extends WorkerClass> {
             className: this.workerClass.name,
             methods: this.methods,
             transport,
-            clock: (o.clock as Clock | undefined) ?? systemClock,
-            options: o as ResilienceOptions,
+            clock: o.clock ?? systemClock,
+            options: o,
             emit: (e) => core.onEvent(e),
             nextId,
           }),
@@ -221,10 +189,11 @@ const GUARD_OPTIONS = ['timeout', 'circuitBreaker', 'hedge', 'fallback', 'lastGo
 /** Default calls in flight per process worker (IPC buffers grow otherwise); unbounded elsewhere. */
 const DEFAULT_MAX_QUEUED_TASKS: Partial<Record<Mode, number>> = { process: 100 };
 
-function retryOptionsOf(o: Record<string, unknown>): WorkerRetryOptions {
+/** The retry options among `o`, without undefined ones (the runtime sends them to thread/process workers). */
+function retryOptionsOf(o: WorkerRetryOptions): WorkerRetryOptions {
   const out: Record<string, unknown> = {};
   for (const name of RETRY_OPTION_NAMES) if (o[name] !== undefined) out[name] = o[name];
-  return out as WorkerRetryOptions;
+  return out;
 }
 
 /**
@@ -242,12 +211,12 @@ export function makeHandle(core: HandleCore): object {
   }
   handle.ready = () => core.ready();
   handle.stop = (options?: { timeout?: number }) => core.stop(options);
-  handle.on = (type: any, fn: any) => core.on(type, fn);
-  handle.off = (type: any, fn: any) => core.off(type, fn);
+  const on: HandleControls['on'] = (type, fn) => core.on(type, fn);
+  const off: HandleControls['off'] = (type, fn) => core.off(type, fn);
+  handle.on = on;
+  handle.off = off;
   handle.stats = () => core.stats();
   Object.defineProperty(handle, 'circuit', { get: () => core.circuit, enumerable: true });
   handle[Symbol.asyncDispose] = () => core.stop();
   return handle;
 }
-
-export { WorkerInitError };

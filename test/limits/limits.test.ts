@@ -11,9 +11,10 @@ import {
   RateLimit,
   ResourceLimit,
   TimeoutError,
-  createAlgorithm,
   type RateAlgorithmName,
 } from '../../src/index.js';
+// The rate algorithms are internal (not exported by the package): tested through their module.
+import { createAlgorithm } from '../../src/limits/algorithms.js';
 
 const rate = (algorithm: RateAlgorithmName, capacity = 10, window = 1000) => new RateLimit({ key: 'r', window, capacity, algorithm });
 

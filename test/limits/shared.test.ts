@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LimitSet, ResourceLimit, createAlgorithm, type Acquisition, type RateAlgorithmName } from '../../src/index.js';
-import { MAX_LOG_ENTRIES, RATE_ALGORITHMS, SlidingWindow } from '../../src/limits/algorithms.js';
+import { LimitSet, ResourceLimit, type Acquisition, type RateAlgorithmName } from '../../src/index.js';
+import { MAX_LOG_ENTRIES, RATE_ALGORITHMS, SlidingWindow, createAlgorithm } from '../../src/limits/algorithms.js';
 
 type Op = { kind: 'take' | 'refund' | 'probe'; dt: number; n: number; side: 0 | 1 };
 

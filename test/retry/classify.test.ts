@@ -3,7 +3,8 @@
  * codec share: errors come from any library, so their fields may have any type.
  */
 import { describe, expect, it } from 'vitest';
-import { LimitUsageError, matchesClass, rateLimitErrors, retryAfterMs, statusOf, transientErrors } from '../../src/index.js';
+import { LimitUsageError, rateLimitErrors, retryAfterMs, statusOf, transientErrors } from '../../src/index.js';
+import { matchesClass } from '../../src/classify.js';
 
 describe('statusOf', () => {
   it('reads status, statusCode or response.status; numeric strings count, other values do not', () => {

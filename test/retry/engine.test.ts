@@ -6,11 +6,7 @@ import {
   LimitUsageError,
   RetryBudget,
   RetryValidationError,
-  computeWait,
-  executeWithRetry,
   rateLimitErrors,
-  resolveRetryPolicies,
-  resolveRetryPolicy,
   retry,
   retryAfterMs,
   seededRandom,
@@ -18,6 +14,8 @@ import {
   type RetryEvent,
   type RetryOptions,
 } from '../../src/index.js';
+// The engine is internal (not exported by the package): tested through its own module.
+import { computeWait, executeWithRetry, resolveRetryPolicies, resolveRetryPolicy } from '../../src/retry/index.js';
 
 const env = (clock: FakeClock, extra: Record<string, unknown> = {}) => ({
   clock,

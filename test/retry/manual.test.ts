@@ -6,8 +6,6 @@ import {
   RetryBudget,
   RetryValidationError,
   backoffDelay,
-  executeWithRetry,
-  resolveRetryPolicy,
   retrying,
   seededRandom,
   transientErrors,
@@ -15,6 +13,8 @@ import {
   type RetryEvent,
   type RetryingOptions,
 } from '../../src/index.js';
+// The engine is internal (not exported by the package): compared against through its own module.
+import { executeWithRetry, resolveRetryPolicy } from '../../src/retry/index.js';
 
 const httpError = (status: number, extra: Record<string, unknown> = {}) => Object.assign(new Error(`HTTP ${status}`), { status, ...extra });
 

@@ -5,7 +5,7 @@
  */
 import { WorkerCrashedError } from '../../src/errors.js';
 import { emptyLimitSet } from '../../src/limits/index.js';
-import type { Settler } from '../../src/runtime/runtime.js';
+import type { Settler } from '../../src/modes/transport.js';
 import { CallNotStartedError } from '../../src/modes/not-started.js';
 import type { Channel, ExitInfo } from '../../src/modes/ipc/channel.js';
 import type { FromWorker, ToWorker } from '../../src/modes/ipc/protocol.js';
@@ -30,7 +30,7 @@ export function fakeInit(overrides: Partial<TransportInit> = {}): TransportInit 
     onEvent: (event) => events.push(event),
     limits: emptyLimitSet(),
     workerIndex: 0,
-    options: { module: 'file:///fake/calc.js' },
+    options: { mode: 'thread', module: 'file:///fake/calc.js' },
     ...overrides,
     events,
   };

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerCrashedError } from '../../src/errors.js';
 import { flushMicrotasks } from '../../src/clock.js';
-import { LimitSet, ResourceLimit } from '../../src/limits/index.js';
+import { LimitSet, ResourceLimit } from '../../src/index.js';
 import { IpcTransport } from '../../src/modes/ipc/ipc-transport.js';
 import { MAX_BATCH, WIRE_STRIDE, type LimitsAcquireReply } from '../../src/modes/ipc/protocol.js';
 import { CallNotStartedError } from '../../src/modes/not-started.js';

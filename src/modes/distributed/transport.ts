@@ -16,9 +16,8 @@
  * are re-sent, they never ran).
  */
 import { CancelledError, WorkerCrashedError, WorkerInitError } from '../../errors.js';
-import type { Settler } from '../../runtime/runtime.js';
 import { decodeError } from '../../serialize/errors.js';
-import type { Transport, TransportCall, TransportInit } from '../transport.js';
+import type { Settler, Transport, TransportCall, TransportInit } from '../transport.js';
 import { CallerClient, type ClientTransport, type HostWatcher } from './caller.js';
 import { connectionFromEnv, within, type ConnectionOption } from './connection.js';
 import { describeLimitsOption, limitSetKeys } from './redis-limits.js';

@@ -6,6 +6,7 @@ import { Worker as NodeWorker, receiveMessageOnPort } from 'node:worker_threads'
 import { createThreadPort, threadPortEnd } from './thread-port.js';
 import { fileMarker, sharedMarker, type StartedMarkerReader } from './started-marker.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import type { ResourceLimitsOption } from '../transport.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -70,7 +71,7 @@ function checkBootstrap(): string {
   return bootstrap;
 }
 
-export function threadChannel(resourceLimits?: ConstructorParameters<typeof NodeWorker>[1] extends infer O ? (O extends { resourceLimits?: infer R } ? R : never) : never): Channel {
+export function threadChannel(resourceLimits?: ResourceLimitsOption): Channel {
   // A port of our own rather than the worker's built-in one: only a MessagePort can be read
   // synchronously, which is what lets the caller poll for a reply (see ThreadPortEnd).
   const { port, init } = createThreadPort();

@@ -8,14 +8,13 @@
 import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
 import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
-import type { Settler } from '../../runtime/runtime.js';
 import { summarizeError } from '../../observability/events.js';
 import { decodeError } from '../../serialize/errors.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
 import { sdkClassesLoading } from '../../serialize/sdk-errors.js';
-import type { Transport, TransportCall, TransportInit } from '../transport.js';
+import type { Settler, Transport, TransportCall, TransportInit } from '../transport.js';
 import type { Channel, ExitInfo } from './channel.js';
 import { LimitsServer } from './limits-server.js';
 import { moduleCandidates } from './locate.js';

@@ -4,7 +4,8 @@
  * requests back. Started by workers/bootstrap.mjs.
  */
 import { CancelledError, WorkerInitError } from '../../errors.js';
-import { WorkerRuntime, type RuntimeOptions, type Settler } from '../../runtime/runtime.js';
+import { WorkerRuntime, type RuntimeOptions } from '../../runtime/runtime.js';
+import type { Settler } from '../transport.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';

@@ -1,28 +1,41 @@
+/**
+ * Process-wide and scoped defaults of worker options. It sits with the worker (not in config/)
+ * because checking a default needs the whole option table, which lists every feature's options.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError } from '../errors.js';
-import { BUILTIN_DEFAULTS, MODES, checkOptions, type Mode } from './options.js';
-import { show } from './validate.js';
+import { BUILTIN_DEFAULTS, MODES, type Mode } from '../config/options.js';
+import { show } from '../config/validate.js';
+import { checkWorkerOptions } from './option-table.js';
+import type { WorkerOptions } from './worker.js';
 
 /** Option values that may be set as defaults (everything but `mode`). */
 export type DefaultOptions = Record<string, unknown>;
 
+/** Checked defaults, as stored. */
+type CheckedDefaults = Partial<WorkerOptions>;
+
 /** Overrides for all modes, plus per-mode sections: `{ numRetries: 2, thread: { maxConcurrency: 4 } }`. */
 export type ConfigOverrides = DefaultOptions & Partial<Record<Mode, DefaultOptions>>;
 
-function checkDefaults(values: unknown, where: string): DefaultOptions {
-  const checked = checkOptions(values, where);
+function checkDefaults(values: unknown, where: string): CheckedDefaults {
+  const checked = checkWorkerOptions(values, where);
   if ('mode' in checked) throw new ConfigError(`'mode' cannot be a default; give it in options()`);
   return checked;
 }
 
-function splitOverrides(overrides: ConfigOverrides): { all: DefaultOptions; perMode: Partial<Record<Mode, DefaultOptions>> } {
+function isMode(key: string): key is Mode {
+  return (MODES as readonly string[]).includes(key);
+}
+
+function splitOverrides(overrides: ConfigOverrides): Scope {
   if (overrides === null || typeof overrides !== 'object') {
     throw new ConfigError(`Config overrides must be an object, got ${String(overrides)}`);
   }
   const all: Record<string, unknown> = {};
-  const perMode: Partial<Record<Mode, DefaultOptions>> = {};
+  const perMode: Partial<Record<Mode, CheckedDefaults>> = {};
   for (const [key, value] of Object.entries(overrides)) {
-    if ((MODES as readonly string[]).includes(key)) perMode[key as Mode] = checkDefaults(value, `${key} config option`);
+    if (isMode(key)) perMode[key] = checkDefaults(value, `${key} config option`);
     else all[key] = value;
   }
   return { all: checkDefaults(all, 'config option'), perMode };
@@ -37,15 +50,15 @@ function splitOverrides(overrides: ConfigOverrides): { all: DefaultOptions; perM
  * ```
  */
 export const globalConfig = {
-  defaults: {} as DefaultOptions,
-  modes: {} as Partial<Record<Mode, DefaultOptions>>,
+  defaults: {} as CheckedDefaults,
+  modes: {} as Partial<Record<Mode, CheckedDefaults>>,
 
   /** Merges `overrides` into the global defaults (validated first; nothing changes on error). */
   set(overrides: ConfigOverrides): void {
     const { all, perMode } = splitOverrides(overrides);
     Object.assign(this.defaults, all);
-    for (const [mode, values] of Object.entries(perMode)) {
-      this.modes[mode as Mode] = { ...this.modes[mode as Mode], ...values };
+    for (const mode of MODES) {
+      if (perMode[mode]) this.modes[mode] = { ...this.modes[mode], ...perMode[mode] };
     }
   },
 
@@ -56,7 +69,7 @@ export const globalConfig = {
   },
 
   /** The defaults a worker of `mode` starts from, including any `withConfig` scope. */
-  resolved(mode: Mode): DefaultOptions {
+  resolved(mode: Mode): CheckedDefaults {
     const scoped = scopes.getStore();
     return {
       ...BUILTIN_DEFAULTS,
@@ -69,8 +82,8 @@ export const globalConfig = {
 };
 
 interface Scope {
-  all: DefaultOptions;
-  perMode: Partial<Record<Mode, DefaultOptions>>;
+  all: CheckedDefaults;
+  perMode: Partial<Record<Mode, CheckedDefaults>>;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
@@ -84,8 +97,8 @@ export function withConfig<R>(overrides: ConfigOverrides, fn: () => R): R {
   if (typeof fn !== 'function') throw new ConfigError(`withConfig(overrides, fn): fn must be a function, got ${show(fn)}`);
   const outer = scopes.getStore();
   const merged: Scope = { all: { ...outer?.all, ...all }, perMode: { ...outer?.perMode } };
-  for (const [mode, values] of Object.entries(perMode)) {
-    merged.perMode[mode as Mode] = { ...merged.perMode[mode as Mode], ...values };
+  for (const mode of MODES) {
+    if (perMode[mode]) merged.perMode[mode] = { ...merged.perMode[mode], ...perMode[mode] };
   }
   return scopes.run(merged, fn);
 }
