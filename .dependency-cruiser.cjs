@@ -11,17 +11,21 @@ const LAYERS = [
     why: 'errors, clock, error classification, utilities, serialization and observability depend on nothing of ours',
     paths: ['^src/(errors|clock|classify)[.]ts$', '^src/(util|serialize|observability)/'],
   },
-  { name: 'config', why: 'option checks and the option table', paths: ['^src/config/'] },
+  { name: 'config', why: 'the core options and the checks every feature uses', paths: ['^src/config/'] },
   { name: 'retry-limits', why: 'the retry engine and the limits engine', paths: ['^src/(retry|limits)/'] },
   { name: 'runtime', why: 'the worker-side runtime: methods, context, retry and limits per call', paths: ['^src/runtime/'] },
-  { name: 'transport', why: 'the transport contract (incl. CallNotStartedError, which pool and IPC share) and the mode registry', paths: ['^src/modes/(transport|registry|not-started)[.]ts$'] },
+  { name: 'transport', why: 'the transport contract (incl. CallNotStartedError, which pool and IPC share)', paths: ['^src/modes/(transport|not-started)[.]ts$'] },
   { name: 'resilience', why: 'CallGuard and what it uses: it wraps a transport', paths: ['^src/resilience/'] },
   {
     name: 'modes',
     why: 'the transports: pool, local, thread, process, IPC, distributed',
     paths: ['^src/pool/', '^src/modes/(local|thread|process)[.]ts$', '^src/modes/(ipc|distributed)/'],
   },
-  { name: 'api', why: 'futures, workers (handles) and tasks: what users call', paths: ['^src/(future|worker|task)/'] },
+  {
+    name: 'api',
+    why: 'futures, workers (handles, the option table, the mode → transport table) and tasks: what users call',
+    paths: ['^src/(future|worker|task)/', '^src/modes/registry[.]ts$'],
+  },
   { name: 'entries', why: 'the package entry points', paths: ['^src/(index|distributed)[.]ts$'] },
 ];
 

@@ -60,7 +60,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   const batchMs = quick ? 150 : 1000;
   const perMs = calibrate();
   const pool = Cruncher.options({ mode: 'thread', maxWorkers: workers }).init();
-  const piscina = new Piscina({ filename: kernelFile, minThreads: workers, maxThreads: workers });
+  const piscina = new Piscina({ filename: kernelFile, name: 'crunch', minThreads: workers, maxThreads: workers });
 
   const measure = async (scenario: Scenario): Promise<Row[]> => {
     const rows: Row[] = [];

@@ -1,3 +1,2 @@
 /** Runs `iterations` rounds of fixed CPU work; the result depends on every round. */
 export declare function crunch(iterations: number): number;
-export default crunch;

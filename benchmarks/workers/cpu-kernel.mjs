@@ -11,4 +11,3 @@ export function crunch(iterations) {
   return x;
 }
 
-export default crunch;

@@ -3,7 +3,7 @@
  * engine runs. All checking happens here, at `options()` time.
  */
 import { ConfigError } from '../errors.js';
-import { configError, nearest, show } from '../config/validate.js';
+import { configError, nearest } from '../config/validate.js';
 import { matchesClass } from '../classify.js';
 import { resolveJitter, type JitterStyle } from './jitter.js';
 import { checkAdaptiveRetry, type AdaptiveRetryOptions } from './adaptive.js';

@@ -19,7 +19,7 @@ import { CancelledError, WorkerCrashedError, WorkerInitError } from '../../error
 import { decodeError } from '../../serialize/errors.js';
 import type { Settler, Transport, TransportCall, TransportInit } from '../transport.js';
 import { CallerClient, type ClientTransport, type HostWatcher } from './caller.js';
-import { connectionFromEnv, within, type ConnectionOption } from './connection.js';
+import { connectionFromEnv, within } from './connection.js';
 import { describeLimitsOption, limitSetKeys } from './redis-limits.js';
 import { encodeRuntimeOptions } from './security.js';
 import { clearLongTimeout, setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
@@ -72,10 +72,10 @@ export class DistributedTransport implements Transport, ClientTransport {
   constructor(private readonly init: TransportInit) {
     const o = init.options;
     this.className = init.workerClass.name;
-    this.delivery = (o.delivery as Delivery | undefined) ?? 'at-least-once';
+    this.delivery = (o.delivery) ?? 'at-least-once';
     // The handle may wrap its limits (events); the option says what they are.
     const limits = describeLimitsOption(o.limits, init.limits);
-    const retryBudget = (init.runtimeOptions.retry as { retryBudget?: { ratio: number; minPerSecond?: number } } | undefined)?.retryBudget;
+    const retryBudget = (init.runtimeOptions.retry)?.retryBudget;
     let budget: PlacementPayload['budget'];
     if (init.budget && retryBudget) {
       let id = budgetIds.get(init.budget);
@@ -100,8 +100,8 @@ export class DistributedTransport implements Transport, ClientTransport {
       this.rejectReady = reject;
     });
     this.readyPromise.catch(() => {});
-    const prefix = (o.prefix as string | undefined) ?? 'concurry';
-    this.client = CallerClient.attach(connectionFromEnv(o.connection as ConnectionOption | undefined), prefix, this);
+    const prefix = (o.prefix) ?? 'concurry';
+    this.client = CallerClient.attach(connectionFromEnv(o.connection), prefix, this);
     if (limits) {
       const sets = limits.type === 'set' ? [limits.set] : limits.sets;
       for (const s of sets) this.keyGroups.push({ id: `lim:${s.id}`, keys: limitSetKeys(this.client.keys, s) });

@@ -5,7 +5,7 @@
  * retry budget requests are served here, from the handle's own objects; a worker that dies
  * rejects its pending calls with WorkerCrashedError and gives back what it held.
  */
-import { WorkerCrashedError, WorkerInitError } from '../../errors.js';
+import { WorkerCrashedError } from '../../errors.js';
 import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import { summarizeError } from '../../observability/events.js';
@@ -419,4 +419,3 @@ function uncloneableArgument(className: string, call: TransportCall, error: Erro
   return new TypeError(`The arguments of ${className}.${method} cannot be sent to the worker: ${error.message}`);
 }
 
-export { WorkerInitError };
