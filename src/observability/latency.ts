@@ -27,8 +27,9 @@ export class LatencyRecorder {
 
   /**
    * Whether the next call's latency should be measured: every call until the ring is full, then
-   * one call in {@link SAMPLE_EVERY}. Reading the clock twice per call costs ~15% of an async
-   * call; a 1-in-8 sample of the recent calls gives the same percentiles.
+   * one call in {@link SAMPLE_EVERY}: two clock reads per call are a noticeable share of an async
+   * call, and a 1-in-8 sample of the recent calls gives the same percentiles
+   * (docs/decisions/intrusive-pending-list.md).
    */
   sampleNext(): boolean {
     return this.offered++ < WINDOW || (this.offered & (SAMPLE_EVERY - 1)) === 0;

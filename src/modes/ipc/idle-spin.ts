@@ -3,12 +3,10 @@ import { availableParallelism } from 'node:os';
 /**
  * Waiting for the other side's next message by polling for a while before going to sleep.
  *
- * A sleeping thread costs a wake-up when the next message arrives; on virtual machines that is the
- * wake of a halted vCPU: 20–80 µs typically, up to a millisecond when the host is busy, and the
- * thread that sends the message is stuck in the kernel meanwhile. In a fast conversation (one call
- * at a time, each answered in microseconds) that wake-up is most of the round trip, so both ends
- * poll: the worker for its next call, the caller for its reply (docs/architecture.md has the
- * measurements).
+ * A sleeping thread costs a wake-up when the next message arrives (on virtual machines, the wake of a
+ * halted vCPU) and the sender waits in the kernel meanwhile. In a fast conversation that wake-up is
+ * most of the round trip, so both ends poll: the worker for its next call, the caller for its reply
+ * (docs/decisions/idle-polling.md).
  *
  * The budget adapts so polling only goes on where it pays:
  * - a message found after a short wait (≤ `fastMs`) marks a fast conversation: the budget goes back
@@ -43,12 +41,9 @@ export interface SpinPolicy {
 }
 
 /**
- * Neither side polls during a worker's first 5000 messages. V8 compiles the hot code of both
- * threads meanwhile, in background threads: measured on the benchmark's call path, 95% of the
- * compiler time falls in the first 4500 calls (60–80 ms of it in calls 500–2500). On a machine with
- * few CPUs two polling threads leave those compilers no CPU, so they preempt a poller for a whole
- * time slice and a round trip that takes 6 µs takes a millisecond: calls 2000–2500 of a fresh
- * process had p99 ~1 ms polling vs ~100 µs sleeping (docs/architecture.md).
+ * Neither side polls during a worker's first 5000 messages: V8 compiles the hot code of both threads
+ * meanwhile, in background threads that two pollers would leave without a CPU on a small machine
+ * (docs/decisions/polling-warmup.md).
  */
 export const WARMUP_MESSAGES = 5000;
 /**

@@ -4,9 +4,8 @@
  *
  * Polling the port itself (`receiveMessageOnPort` in a loop) takes the port's queue lock on every
  * try, and the sender needs that lock to enqueue: a sender that finds it taken sleeps on a futex,
- * and on a VM waking it again costs 20–40 µs — a third of sequential round trips paid that when
- * both ends polled the port (measured on the 2-vCPU CI machine, docs/architecture.md). So each
- * post also bumps a counter in shared memory, and a poller reads only the counter until it moves.
+ * and waking it again is expensive on a VM (docs/decisions/port-doorbell.md). So each post also
+ * bumps a counter in shared memory, and a poller reads only the counter until it moves.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { spinGate, workerSpinCounter, workerSpinLimit, type SpinGate } from './idle-spin.js';
