@@ -38,10 +38,10 @@ export function checkConnection(value: unknown): ConnectionOption {
   };
   field('url', typeof o.url === 'string' && URL_RE.test(o.url), 'a redis:// or rediss:// URL');
   field('host', typeof o.host === 'string' && o.host.length > 0, 'a host name');
-  field('port', Number.isInteger(o.port) && (o.port as number) > 0 && (o.port as number) < 65536, 'a port number');
+  field('port', typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 && o.port < 65536, 'a port number');
   field('username', typeof o.username === 'string', 'a string');
   field('password', typeof o.password === 'string', 'a string');
-  field('db', Number.isInteger(o.db) && (o.db as number) >= 0, 'an integer >= 0');
+  field('db', typeof o.db === 'number' && Number.isInteger(o.db) && o.db >= 0, 'an integer >= 0');
   field('tls', typeof o.tls === 'boolean' || (o.tls !== null && typeof o.tls === 'object'), 'true or TLS options');
   if (o.keyPrefix !== undefined) throw new ConfigError(`Invalid option 'connection.keyPrefix': use the 'prefix' option instead`);
   return value as RedisConnectionOptions;
