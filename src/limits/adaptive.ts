@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { rateLimitErrors, retryAfterMs } from '../classify.js';
 import { Acquisition } from './acquisition.js';
 import { Aimd, type AdaptiveReason } from './aimd.js';
-import { checkAcquireOptions } from './amounts.js';
+import { checkAcquireOptions, rejectFailedCheck } from './amounts.js';
 import { runAcquired, type AcquireOptions, type LimitsLike, type Requested } from './limits-like.js';
 import { checkOptions, type AdaptiveLimitOptions } from './adaptive-options.js';
 import { WindowCount } from './window-count.js';
@@ -195,8 +195,7 @@ export class AdaptiveLimit implements LimitsLike {
       n = this.amountOf(requested);
       options = checkAcquireOptions(acquireOptions);
     } catch (error) {
-      // The checks throw ConfigErrors; anything else is wrapped so the rejection is always an Error.
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return rejectFailedCheck(error);
     }
     if (this.waiters.length === 0 && this.fits(n) === 0) return Promise.resolve(this.grant(n, false));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
