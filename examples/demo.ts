@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import { gather, isMainModule, type Mode } from '../src/index.js';
 import { LLM, demoRetries, limitsFor, type Completion } from './llm/client.js';
 import { makeTasks } from './llm/protocol.js';
-import { startProvider, type ProviderStats } from './llm/provider.js';
+import type { ProviderStats } from './llm/provider.js';
+import { startProviderThread } from './llm/provider-thread.js';
 
 export const USAGE = `Usage: npm run demo -- [options]
        node --import tsx examples/demo.ts [options]
@@ -153,7 +154,7 @@ export interface DemoSummary {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
-  const provider = await startProvider({
+  const provider = await startProviderThread({
     rpm: o.rpm,
     tpm: o.tpm,
     minuteMs: o.minuteMs,
@@ -171,7 +172,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       ? limitsFor({ rpm: o.rpm * 1000, tpm: o.tpm * 1000, minuteMs: o.minuteMs, marginMs: 0, pace: 1 })
       : limitsFor({ rpm: o.rpm, tpm: o.tpm, minuteMs: o.minuteMs, marginMs: o.marginMs }),
     ...demoRetries,
-  }).init(provider.url);
+  }).init(provider.url, { connections: o.concurrency });
   const retries = { total: 0, rateLimited: 0, serverError: 0, validation: 0, other: 0 };
   llm.on('retry', (e) => {
     retries.total++;
@@ -197,7 +198,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       else completions.push(r as Completion);
     }
     const method = llm.stats().methods.complete!;
-    const boundMs = provider.boundMs();
+    const boundMs = await provider.boundMs();
     const { json: _json, help: _help, ...options } = o;
     return {
       options,
@@ -208,7 +209,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       attempts: method.attempts,
       retries,
       repaired: completions.filter((c) => c.feedback > 0).length,
-      provider: provider.stats(),
+      provider: await provider.stats(),
       elapsedMs,
       boundMs,
       ratio: elapsedMs / boundMs,

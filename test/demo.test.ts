@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rateLimitErrors, retryAfterMs, transientErrors } from '../src/index.js';
 import { USAGE, UsageError, parseFlags, type DemoSummary } from '../examples/demo.js';
 import { ProviderError, validAnswer, type Completion } from '../examples/llm/client.js';
-import { COMPLETIONS_PATH, buildMessages, chargedTokens, countTokens, makeTasks, promptTokens, type ChatResponse, type ErrorBody } from '../examples/llm/protocol.js';
+import { COMPLETIONS_PATH, COUNT_TOKENS_PATH, buildMessages, chargedTokens, countTokens, makeTasks, promptTokens, type ChatResponse, type ErrorBody } from '../examples/llm/protocol.js';
 import { startProvider, type Provider, type ProviderOptions } from '../examples/llm/provider.js';
+import { startProviderThread } from '../examples/llm/provider-thread.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -240,5 +241,39 @@ describe('simulated provider', () => {
     const forward = await outputs(7, tasks);
     expect(await outputs(7, [...tasks].reverse())).toEqual(forward);
     expect(await outputs(8, tasks)).not.toEqual(forward);
+  });
+
+  it('counts tokens for free: the warm-up endpoint is not held against the completion limits', async () => {
+    const p = await start({ rpm: 1, tpm: 1000, minuteMs: 60_000 });
+    const messages = buildMessages('a short task', []);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(p.url + COUNT_TOKENS_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim-1', messages }) });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ input_tokens: promptTokens(messages) });
+    }
+    const bad = await fetch(p.url + COUNT_TOKENS_PATH, { method: 'POST', body: '{"model":"sim-1"}' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ErrorBody).error.message).toMatch(/'messages' must be a non-empty array/);
+    expect((await post(p, request('a short task'))).status).toBe(200); // the one request of the minute is still free
+    expect(p.stats()).toMatchObject({ requests: 1, accepted: 1, badRequests: 1, peakRequestsInWindow: 1 });
+  });
+});
+
+describe('simulated provider on its own thread', () => {
+  it('serves the same API, reports stats and bound, takes new limits, and ends its thread on close', async () => {
+    const p = await startProviderThread({ rpm: 2, tpm: 1_000_000, minuteMs: 60_000, latency: 0 });
+    try {
+      expect(p.options).toMatchObject({ rpm: 2, minuteMs: 60_000 });
+      const post = () => fetch(p.url + COMPLETIONS_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'sim-1', messages: buildMessages('task', []), max_tokens: 10 }) });
+      expect((await post()).status).toBe(200);
+      await p.setLimits({ rpm: 1 });
+      expect((await post()).status).toBe(429);
+      expect(await p.stats()).toMatchObject({ requests: 2, accepted: 1, rateLimited: 1 });
+      expect(await p.boundMs()).toBe(60_000); // 1 accepted ÷ the rpm now in force
+    } finally {
+      await p.close();
+    }
+    await expect(fetch(p.url + COMPLETIONS_PATH, { method: 'POST', body: '{}' })).rejects.toThrow();
+    await expect(p.stats()).rejects.toThrow(/provider thread/);
   });
 });

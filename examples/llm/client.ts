@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CallLimit, RateLimit, Worker, adaptiveUsage, rateLimitErrors, transientErrors } from '../../src/index.js';
-import { COMPLETIONS_PATH, MODELS_PATH, DEFAULT_MAX_TOKENS, buildMessages, chargedTokens, type ChatRequest, type ChatResponse, type ErrorBody, type Usage } from './protocol.js';
+import { COMPLETIONS_PATH, COUNT_TOKENS_PATH, DEFAULT_MAX_TOKENS, buildMessages, chargedTokens, type ChatRequest, type ChatResponse, type CountTokensRequest, type ErrorBody, type Usage } from './protocol.js';
 
 /** An HTTP error from the provider; `status`, `headers` and `retryAfterMs` drive the retry predicates and the wait. */
 export class ProviderError extends Error {
@@ -63,6 +63,8 @@ export interface LLMOptions {
   maxTokens?: number;
   /** Per-request timeout, ms; a timeout is a transient error and is retried. Default 10 000. */
   timeoutMs?: number;
+  /** Connections to open before the first request: the calls this worker runs at once. Default 16. */
+  connections?: number;
 }
 
 export class LLM extends Worker {
@@ -74,10 +76,13 @@ export class LLM extends Worker {
     private readonly options: LLMOptions = {},
   ) {
     super();
-    // Load fetch and open a connection now, so the first requests spend their granted slots
-    // sending, not starting up: a request that reaches the provider late makes the next window's
-    // requests look early to it.
-    this.warm = fetch(baseUrl + MODELS_PATH).then((res) => res.arrayBuffer()).then(() => undefined, () => undefined);
+    // Open the connections and run the request path once before the first completion, so the
+    // first requests reach the provider when they were sent: a cold fetch (connection setup, a
+    // POST path not compiled yet) delays them by tens of ms, and then the next window's requests
+    // look early to the provider. The token-count endpoint is free; its answer is not needed.
+    const warmUp: CountTokensRequest = { model: options.model ?? 'sim-1', messages: buildMessages('warm-up', []) };
+    const connections = Array.from({ length: options.connections ?? 16 }, () => postJson(baseUrl + COUNT_TOKENS_PATH, warmUp, requestSignal(options.timeoutMs)));
+    this.warm = Promise.all(connections).then(() => undefined, () => undefined);
   }
 
   private readonly warm: Promise<void>;
@@ -94,7 +99,7 @@ export class LLM extends Worker {
     let used = estimate;
     let error: unknown;
     try {
-      const out = await requestCompletion(this.baseUrl, body, AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs ?? 10_000)]));
+      const out = await requestCompletion(this.baseUrl, body, requestSignal(this.options.timeoutMs, signal));
       used = out.usage.total_tokens;
       return { text: out.choices[0]?.message.content ?? '', usage: out.usage, attempt, feedback: validationErrors.length };
     } catch (e) {
@@ -131,15 +136,21 @@ export class AdaptiveLLM extends LLM {
 }
 
 /** One HTTP request to the provider; an error response becomes a ProviderError. */
-export async function requestCompletion(baseUrl: string, body: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
-  const res = await fetch(baseUrl + COMPLETIONS_PATH, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal,
-  });
+export function requestCompletion(baseUrl: string, body: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+  return postJson<ChatResponse>(baseUrl + COMPLETIONS_PATH, body, signal);
+}
+
+/** Aborts a request when its call is cancelled or after `timeoutMs` (default 10 000). */
+function requestSignal(timeoutMs = 10_000, call?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return AbortSignal.any(call ? [call, timeout] : [timeout]);
+}
+
+/** POSTs JSON and parses the JSON answer; an error response becomes a ProviderError. */
+async function postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   if (!res.ok) throw await ProviderError.from(res);
-  return (await res.json()) as ChatResponse;
+  return (await res.json()) as T;
 }
 
 /** The answer every output must parse to. */

@@ -40,6 +40,22 @@ export const COMPLETIONS_PATH = '/v1/chat/completions';
 /** Lists models; not rate limited. Clients call it once to open a connection before the batch. */
 export const MODELS_PATH = '/v1/models';
 
+/**
+ * Counts a prompt's tokens, like Anthropic's `count_tokens`: free, not counted against the
+ * completion limits. Clients call it before a batch to open their connections and warm the
+ * request path, so the first requests arrive when they were sent.
+ */
+export const COUNT_TOKENS_PATH = '/v1/count_tokens';
+
+export interface CountTokensRequest {
+  model: string;
+  messages: ChatMessage[];
+}
+
+export interface CountTokensResponse {
+  input_tokens: number;
+}
+
 /** Completion budget a client asks for; the provider charges it against TPM up front. */
 export const DEFAULT_MAX_TOKENS = 120;
 

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import {
   COMPLETIONS_PATH,
+  COUNT_TOKENS_PATH,
   MODELS_PATH,
   NEGATIVE_WORDS,
   POSITIVE_WORDS,
@@ -27,6 +28,7 @@ import {
   type ChatMessage,
   type ChatRequest,
   type ChatResponse,
+  type CountTokensResponse,
   type ErrorBody,
 } from './protocol.js';
 
@@ -140,6 +142,16 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Prov
     const t = now();
     if (req.method === 'GET' && req.url === MODELS_PATH) {
       return send(res, 200, { object: 'list', data: [{ id: 'sim-1', object: 'model' }] });
+    }
+    if (req.method === 'POST' && req.url === COUNT_TOKENS_PATH) {
+      let messages: ChatMessage[];
+      try {
+        messages = parseMessages(JSON.parse(await readBody(req)));
+      } catch (error) {
+        stats.badRequests++;
+        return fail(res, 400, 'invalid_request_error', error instanceof SyntaxError ? 'Request body is not JSON' : (error as Error).message);
+      }
+      return send(res, 200, { input_tokens: promptTokens(messages) } satisfies CountTokensResponse);
     }
     if (req.method !== 'POST' || req.url !== COMPLETIONS_PATH) {
       stats.badRequests++;
@@ -387,15 +399,21 @@ function parseRequest(text: string): ChatRequest {
   } catch {
     throw new Error('Request body is not JSON');
   }
+  const messages = parseMessages(body);
+  const maxTokens = body.max_tokens;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`'max_tokens' must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
+  return { model: body.model, messages, max_tokens: maxTokens };
+}
+
+/** The model and messages every request names, checked. */
+function parseMessages(body: any): ChatMessage[] {
   if (typeof body?.model !== 'string') throw new Error("'model' must be a string");
   const messages = body.messages as ChatMessage[];
   if (!Array.isArray(messages) || messages.length === 0 || !messages.every((m) => m && typeof m.content === 'string' && ['system', 'user', 'assistant'].includes(m.role))) {
     throw new Error("'messages' must be a non-empty array of { role: 'system' | 'user' | 'assistant', content: string }");
   }
   if (!messages.some((m) => m.role === 'user')) throw new Error("'messages' needs at least one user message");
-  const maxTokens = body.max_tokens;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`'max_tokens' must be an integer >= 1, got ${JSON.stringify(maxTokens)}`);
-  return { model: body.model, messages, max_tokens: maxTokens };
+  return messages;
 }
 
 interface Answer {
