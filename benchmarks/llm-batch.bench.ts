@@ -16,7 +16,8 @@
  *   too and cascade. That was the row that got 1021/2000 through with 6848 429s on a busy machine
  *   and 1.10× with 0 429s on a quiet one (where the first 429 never came). The harness now retries
  *   through the limiter, as the p-queue client does.
- * Each gets a fresh provider with the same seed; fates are keyed by (task, attempt), so all three
+ * Each gets a fresh provider with the same seed, on its own thread (as a real provider is on its
+ * own machine: on the clients' thread, their bursts of work would delay its arrival stamps); fates are keyed by (task, attempt), so all three
  * face the same failures and the same least work. Reported: makespan ÷ the theoretical bound
  * (accepted requests ÷ RPM or charged tokens ÷ TPM), 429s received, wasted requests (sent but not
  * accepted), and successes. A client that bursts into a fresh window can beat that bound by up to
@@ -40,7 +41,8 @@ import pRetry from 'p-retry';
 import { runDemo } from '../examples/demo.js';
 import { ProviderError, requestCompletion, validAnswer, type Completion } from '../examples/llm/client.js';
 import { DEFAULT_MAX_TOKENS, MODELS_PATH, buildMessages, chargedTokens, makeTasks, type ChatRequest, type ChatResponse } from '../examples/llm/protocol.js';
-import { startProvider, type ProviderOptions } from '../examples/llm/provider.js';
+import type { ProviderOptions } from '../examples/llm/provider.js';
+import { startProviderThread } from '../examples/llm/provider-thread.js';
 import { machineInfo, median, printMachine, target, type SuiteOptions } from './lib/harness.js';
 import { boundUnder, runUntoldConcurry, type LimitChange, type TimelinePoint } from './lib/llm-untold.js';
 
@@ -97,15 +99,15 @@ async function runClient(
   tasks: string[],
   makeSend: (url: string) => (body: ChatRequest) => Promise<ChatResponse>,
 ): Promise<Row> {
-  const provider = await startProvider(providerOptions);
+  const provider = await startProviderThread(providerOptions);
   try {
     await (await fetch(provider.url + MODELS_PATH)).arrayBuffer(); // fetch loaded and a connection open, as the pool's workers do
     const send = makeSend(provider.url);
     const t0 = performance.now();
     const settled = await Promise.allSettled(tasks.map((task) => completeValidated(task, send)));
     const makespanMs = performance.now() - t0;
-    const s = provider.stats();
-    const boundMs = provider.boundMs();
+    const s = await provider.stats();
+    const boundMs = await provider.boundMs();
     const succeeded = settled.filter((r) => r.status === 'fulfilled').length;
     return { name, makespanMs, boundMs, ratio: makespanMs / boundMs, accepted: s.accepted, requests: s.requests, rateLimited: s.rateLimited, wasted: s.requests - s.accepted, succeeded, failed: tasks.length - succeeded };
   } finally {

@@ -6,7 +6,8 @@
 import { AdaptiveLimit, gather } from '../../src/index.js';
 import { AdaptiveLLM, demoRetries } from '../../examples/llm/client.js';
 import { MODELS_PATH } from '../../examples/llm/protocol.js';
-import { startProvider, type ProviderOptions } from '../../examples/llm/provider.js';
+import type { ProviderOptions } from '../../examples/llm/provider.js';
+import { startProviderThread } from '../../examples/llm/provider-thread.js';
 
 /** From `atMs` after the batch starts, the provider's limits are `rpm` and `tpm`. */
 export interface LimitChange {
@@ -62,7 +63,7 @@ export function boundUnder(base: { rpm: number; tpm: number; minuteMs: number },
  * AdaptiveLimit instead of the provider's limits; `changes` are applied to the provider on time.
  */
 export async function runUntoldConcurry(providerOptions: Required<Pick<ProviderOptions, 'rpm' | 'tpm' | 'minuteMs'>> & ProviderOptions, tasks: string[], perRequestTokens: number, changes: LimitChange[] = []): Promise<UntoldRun> {
-  const provider = await startProvider(providerOptions);
+  const provider = await startProviderThread(providerOptions);
   const limit = new AdaptiveLimit({ key: 'requests', window: 1000, initial: 20, ceiling: 100_000 });
   const llm = AdaptiveLLM.options({
     mode: 'async',
@@ -86,7 +87,7 @@ export async function runUntoldConcurry(providerOptions: Required<Pick<ProviderO
       timers.push(
         setTimeout(() => {
           current = { rpm: c.rpm, tpm: c.tpm };
-          provider.setLimits(current);
+          void provider.setLimits(current);
         }, c.atMs),
       );
     }
@@ -96,7 +97,7 @@ export async function runUntoldConcurry(providerOptions: Required<Pick<ProviderO
     );
     const makespanMs = performance.now() - t0;
     sample();
-    const s = provider.stats();
+    const s = await provider.stats();
     const succeeded = results.filter((r) => !(r instanceof Error)).length;
     const decreases = (limit.stats().requests as { decreases: number }).decreases;
     return { makespanMs, accepted: s.accepted, tokensCharged: s.tokensCharged, requests: s.requests, rateLimited: s.rateLimited, succeeded, failed: tasks.length - succeeded, timeline, decreases };
