@@ -24,6 +24,9 @@ const SATURATED_SHARE = 0.8;
 /** …or this share, while callers are queued for it (a starved client can inflate the value to 2.5× what it sends, no more). */
 const QUEUED_SATURATED_SHARE = 0.4;
 
+/** Rate: how late a grant may be and still keep its slot's time, ms (see grant()). */
+const CATCH_UP_MS = 10;
+
 /** The usage key an outcome's Retry-After travels under (see {@link adaptiveUsage}). */
 export const RETRY_AFTER_KEY = 'retryAfterMs';
 
@@ -311,14 +314,20 @@ export class AdaptiveLimit implements LimitsLike {
     return Math.max(paused, this.nextAt - now, 0);
   }
 
-  private grant(n: number, saturated: boolean): Acquisition {
+  /** `queued`: the grant goes to a caller that waited for it (woken by the timer), not to one that just came. */
+  private grant(n: number, saturated: boolean, queued = false): Acquisition {
     const now = this.clock.now();
     if (this.kind === 'concurrency') {
       this.inFlight += n;
       saturated ||= this.inFlight >= this.value;
     } else {
-      // Even spacing: value per window, no burst after a quiet spell.
-      this.nextAt = Math.max(now, this.nextAt) + (n * this.window) / this.aimd.value;
+      // Even spacing: value per window. A queued caller's grant that comes late (its timer fired
+      // a ms or two after the slot was due) keeps the slot's time, or every late timer would
+      // lower the rate: at 400/s with real timers, spacing from the grant's own time gave 305/s.
+      // A slot nobody was waiting for, one that fell in a pause (Retry-After), or one more than
+      // CATCH_UP_MS late is not made up for: spacing starts again from now, with no burst.
+      const late = queued && this.nextAt >= now - CATCH_UP_MS && this.nextAt >= this.pausedUntil;
+      this.nextAt = (late ? this.nextAt : Math.max(now, this.nextAt)) + (n * this.window) / this.aimd.value;
       this.grantedInWindow!.add(now);
       // Tested only if it was used: most of a window's worth granted (TCP's cwnd validation) —
       // pro rata in the first window, which has not had a whole window to fill (at least a tenth of it).
@@ -345,7 +354,7 @@ export class AdaptiveLimit implements LimitsLike {
       if (wait === 0) {
         this.waiters.shift();
         disarmWaiter(this.clock, head);
-        head.resolve(this.grant(head.n, head.saturated));
+        head.resolve(this.grant(head.n, head.saturated, true));
         continue;
       }
       this.wakeTimer.set(wait);

@@ -73,6 +73,42 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
     expect(limit.value).toBe(100);
   });
 
+  it('grants its value per window even when every timer fires a little late (real timers run on whole ms)', async () => {
+    const fake = new FakeClock();
+    // Each wake-up 1.5 ms after it was asked for: spacing each grant from its own (late) time
+    // granted 400/s at 250/s here, and 305/s with real timers.
+    const late: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms + 1.5), clearTimeout: (h) => fake.clearTimeout(h) };
+    const limit = make(fake, { initial: 400, floor: 400, ceiling: 400, clock: late });
+    let stop = false;
+    let granted = 0;
+    const loops = Array.from({ length: 16 }, async () => {
+      while (!stop) {
+        const acq = await limit.acquire();
+        granted++;
+        acq.update({ requests: 1 }).release();
+      }
+    });
+    await fake.advance(10_000);
+    stop = true;
+    await fake.runAll();
+    await Promise.all(loops);
+    // 400/s for 10 s, plus the callers still queued when the loops stop (granted on, at 400/s).
+    expect(granted).toBeGreaterThanOrEqual(3990);
+    expect(granted).toBeLessThanOrEqual(4000 + 16 + 1);
+  });
+
+  it('does not make up for a pause (Retry-After) with a burst when it ends', async () => {
+    const clock = new FakeClock();
+    const limit = make(clock, { initial: 100, floor: 100, ceiling: 100 });
+    (await limit.acquire()).update({ requests: 0, retryAfterMs: 5 }).release(); // pauses grants for 5 ms
+    const times: number[] = [];
+    const all = Array.from({ length: 3 }, () => limit.acquire().then((a) => (times.push(clock.now()), a.release())));
+    await clock.runAll();
+    await Promise.all(all);
+    // The slot due at 10 ms falls after the pause: kept. Then one every 10 ms, no catch-up burst.
+    expect(times).toEqual([10, 20, 30]);
+  });
+
   it('a measured cut counts calls that failed without a signal (503s) as taken by the provider', async () => {
     const clock = new FakeClock();
     const limit = make(clock, { initial: 100, decrease: 0.9 });
