@@ -9,6 +9,31 @@ const make = (clock: FakeClock, extra: Partial<ConstructorParameters<typeof Adap
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** `fake`'s time, with every timer firing at `delay(ms)` instead of `ms`. */
+const lateClock = (fake: FakeClock, delay: (ms: number) => number): Clock => ({
+  now: () => fake.now(),
+  setTimeout: (fn, ms) => fake.setTimeout(fn, delay(ms)),
+  clearTimeout: (h) => fake.clearTimeout(h),
+});
+
+/** Grants taken in 10 s of `fake` by 16 callers that acquire, report success and release in a loop. */
+async function grantedIn10s(fake: FakeClock, limit: AdaptiveLimit): Promise<number> {
+  let stop = false;
+  let granted = 0;
+  const loops = Array.from({ length: 16 }, async () => {
+    while (!stop) {
+      const acq = await limit.acquire();
+      granted++;
+      acq.update({ requests: 1 }).release();
+    }
+  });
+  await fake.advance(10_000);
+  stop = true;
+  await fake.runAll();
+  await Promise.all(loops);
+  return granted;
+}
+
 describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
   it('converges from a guess 10× too low onto the provider limit, with few refusals', async () => {
     const clock = new FakeClock();
@@ -54,21 +79,9 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
   it('a client too slow to use its grants (callers queued, timers firing late) does not inflate the value', async () => {
     const fake = new FakeClock();
     // A starved machine: every timer fires 4× late, so grants go out at a quarter of the value.
-    const late: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms * 4), clearTimeout: (h) => fake.clearTimeout(h) };
+    const late = lateClock(fake, (ms) => ms * 4);
     const limit = make(fake, { initial: 100, clock: late });
-    let stop = false;
-    let granted = 0;
-    const loops = Array.from({ length: 16 }, async () => {
-      while (!stop) {
-        const acq = await limit.acquire();
-        granted++;
-        acq.update({ requests: 1 }).release();
-      }
-    });
-    await fake.advance(10_000);
-    stop = true;
-    await fake.runAll();
-    await Promise.all(loops);
+    const granted = await grantedIn10s(fake, limit);
     expect(granted).toBeLessThan(400); // about 25/s, for 10 s
     expect(limit.value).toBe(100);
   });
@@ -77,21 +90,9 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
     const fake = new FakeClock();
     // Each wake-up 1.5 ms after it was asked for: spacing each grant from its own (late) time
     // granted 400/s at 250/s here, and 305/s with real timers.
-    const late: Clock = { now: () => fake.now(), setTimeout: (fn, ms) => fake.setTimeout(fn, ms + 1.5), clearTimeout: (h) => fake.clearTimeout(h) };
+    const late = lateClock(fake, (ms) => ms + 1.5);
     const limit = make(fake, { initial: 400, floor: 400, ceiling: 400, clock: late });
-    let stop = false;
-    let granted = 0;
-    const loops = Array.from({ length: 16 }, async () => {
-      while (!stop) {
-        const acq = await limit.acquire();
-        granted++;
-        acq.update({ requests: 1 }).release();
-      }
-    });
-    await fake.advance(10_000);
-    stop = true;
-    await fake.runAll();
-    await Promise.all(loops);
+    const granted = await grantedIn10s(fake, limit);
     // 400/s for 10 s, plus the callers still queued when the loops stop (granted on, at 400/s).
     expect(granted).toBeGreaterThanOrEqual(3990);
     expect(granted).toBeLessThanOrEqual(4000 + 16 + 1);
