@@ -37,7 +37,7 @@ export interface ErrorBody {
 }
 
 export const COMPLETIONS_PATH = '/v1/chat/completions';
-/** Lists models; not rate limited. Clients call it once to open a connection before the batch. */
+/** Lists models; not rate limited. The benchmark's plain-fetch clients call it once to load fetch and open a connection. */
 export const MODELS_PATH = '/v1/models';
 
 /**
