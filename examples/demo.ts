@@ -32,7 +32,7 @@ Options:
   --malformed-rate <x>    fraction of outputs that are not JSON or break the schema (0..0.9, default 0.1)
   --latency <ms>          median provider latency (0..5000, default 40)
   --margin-ms <int>       how much longer the client's rate windows are than the provider's,
-                          to absorb the time requests take to arrive (0..10000, default 50)
+                          to absorb the time requests take to arrive (0..10000, default 30)
   --unlimited             no client-side rate limits: see what the provider does about it
   --seed <int>            seed of the provider's random choices (default 1)
   --json                  print only a JSON summary on stdout
@@ -123,7 +123,7 @@ export function parseFlags(argv: readonly string[]): DemoOptions {
     failRate: decimal('fail-rate', 0.1, 0.9),
     malformedRate: decimal('malformed-rate', 0.1, 0.9),
     latency: decimal('latency', 40, 5000),
-    marginMs: int('margin-ms', 50, 0, 10_000),
+    marginMs: int('margin-ms', 30, 0, 10_000),
     unlimited: values.unlimited === true,
     seed: int('seed', 1, -2_147_483_648, 2_147_483_647),
     json: values.json === true,
@@ -184,6 +184,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   });
   try {
     await llm.ready();
+    // One per worker (a pool hands concurrent calls to idle workers first): the clock starts with
+    // every worker's connections open, as they are in a client that has been running.
+    await gather(Array.from({ length: o.workers }, () => llm.connect()));
     const tasks = makeTasks(o.n);
     const started = performance.now();
     const results = await gather(

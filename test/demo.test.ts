@@ -99,7 +99,7 @@ describe('npm run demo', () => {
 
 describe('demo flags', () => {
   it('has defaults for everything', () => {
-    expect(parseFlags([])).toMatchObject({ n: 500, mode: 'thread', workers: 4, rpm: 80, tpm: 16_000, failRate: 0.1, json: false, help: false });
+    expect(parseFlags([])).toMatchObject({ n: 500, mode: 'thread', workers: 4, rpm: 80, tpm: 16_000, failRate: 0.1, marginMs: 30, json: false, help: false });
     expect(parseFlags(['--n', '20', '--mode', 'process', '--workers', '2', '--rpm', '100', '--fail-rate', '0.25', '--json'])).toMatchObject({
       n: 20,
       mode: 'process',
