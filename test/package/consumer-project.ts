@@ -52,7 +52,9 @@ async function mustRun(what: string, file: string, args: string[], cwd: string):
 
 /** `npm run build` then `npm pack`: the tarball's path. */
 export async function buildAndPack(): Promise<string> {
-  await mustRun('npm run build', 'npm', ['run', 'build'], repoRoot);
+  // No build first, and no dist/ left from one: `npm pack` must build the package itself (prepack),
+  // or a publisher's tarball would carry whatever dist/ was on disk.
+  rmSync(join(repoRoot, 'dist'), { recursive: true, force: true });
   const dest = join(tmpdir(), 'concurry-package-test');
   mkdirSync(dest, { recursive: true });
   const out = await mustRun('npm pack', 'npm', ['pack', '--json', '--pack-destination', dest], repoRoot);
