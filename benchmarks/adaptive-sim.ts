@@ -28,9 +28,9 @@ interface SimResult {
 }
 
 /** Runs the batch; `limitAt(t)` is the provider's limit per window at time t. */
-async function batch(limitAt: (t: number) => number): Promise<SimResult> {
+export async function batch(limitAt: (t: number) => number, seed = 8): Promise<SimResult> {
   const clock = new FakeClock();
-  const random = seededRandom(8);
+  const random = seededRandom(seed);
   const provider = new SimProvider(limitAt(0), WINDOW);
   const limit = new AdaptiveLimit({ key: 'requests', window: 1000, initial: 20, ceiling: 100_000, clock });
   let next = 0;
@@ -83,21 +83,54 @@ async function batch(limitAt: (t: number) => number): Promise<SimResult> {
 export async function main() {
   const full = (CALLS / LIMIT) * WINDOW;
   const runs = [
-    { label: 'provider limit constant (400 requests/s)', limitAt: () => LIMIT },
-    { label: 'provider halves its limit at 1/3 and restores it at 2/3', limitAt: (t: number) => (t >= full / 3 && t < (2 * full) / 3 ? LIMIT / 2 : LIMIT) },
+    { label: 'provider limit constant (400 requests/s)', limitAt: () => LIMIT, changesAt: [] as number[] },
+    { label: 'provider halves its limit at 1/3 and restores it at 2/3', limitAt: (t: number) => (t >= full / 3 && t < (2 * full) / 3 ? LIMIT / 2 : LIMIT), changesAt: [full / 3, (2 * full) / 3] },
   ];
+  const follow = (r: SimResult, changesAt: number[]) => ({
+    down: timeToReach(r.points, changesAt[0]!, (p) => p.value <= p.truth * 1.1),
+    up: timeToReach(r.points, changesAt[1]!, (p) => p.value >= p.truth * 0.85),
+  });
   const series: TimelineSeries[] = [];
   for (const run of runs) {
     const r = await batch(run.limitAt);
+    const f = run.changesAt.length ? follow(r, run.changesAt) : undefined;
+    const followed = f ? `; followed down in ${fmtS(f.down)}, back up in ${fmtS(f.up)}` : '';
     console.log(
       `${run.label}: ${(r.makespanMs / 1000).toFixed(1)} s = ${(r.makespanMs / r.boundMs).toFixed(3)}× the bound, ` +
-        `${r.refused} 429s of ${r.requests} requests (${((r.refused / r.requests) * 100).toFixed(2)}%)`,
+        `${r.refused} 429s of ${r.requests} requests (${((r.refused / r.requests) * 100).toFixed(2)}%)${followed}`,
     );
     series.push({ label: `${run.label} — ${(r.makespanMs / r.boundMs).toFixed(2)}× bound, ${((r.refused / r.requests) * 100).toFixed(1)}% 429s`, points: r.points });
   }
+  // One seed is one draw of the 503s; where a halving lands in a cut-and-probe cycle changes the
+  // follow times, so show the spread over several draws.
+  const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+  const spread: Record<'constant' | 'halved' | 'share' | 'down' | 'up', number[]> = { constant: [], halved: [], share: [], down: [], up: [] };
+  for (const seed of seeds) {
+    const c = await batch(runs[0]!.limitAt, seed);
+    const h = await batch(runs[1]!.limitAt, seed);
+    const f = follow(h, runs[1]!.changesAt);
+    spread.constant.push(c.makespanMs / c.boundMs);
+    spread.share.push((c.refused / c.requests) * 100);
+    spread.halved.push(h.makespanMs / h.boundMs);
+    spread.down.push(f.down / 1000);
+    spread.up.push(f.up / 1000);
+  }
+  const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+  console.log(
+    `over ${seeds.length} seeds of the 503 draws: constant ${range(spread.constant, 3)}× the bound with ${range(spread.share, 2)}% 429s; ` +
+      `halved ${range(spread.halved, 3)}×, followed down in ${range(spread.down, 1)} s, back up in ${range(spread.up, 1)} s`,
+  );
   const out = fileURLToPath(new URL('../docs/charts/adaptive-sim.svg', import.meta.url));
   writeFileSync(out, linesSvg('AdaptiveLimit on a fake clock: adapted rate vs the provider\'s limit (requests/s), 10 000 calls', series, 'npx tsx benchmarks/adaptive-sim.ts — deterministic simulation, the AdaptiveLimit code itself'));
   console.log(`wrote ${out}`);
 }
+
+/** ms after `from` until the first sample that satisfies `ok` (Infinity if none) — as llm-batch measures it. */
+function timeToReach(points: SimResult['points'], from: number, ok: (p: SimResult['points'][number]) => boolean): number {
+  const hit = points.find((p) => p.t >= from && ok(p));
+  return hit ? hit.t - from : Infinity;
+}
+
+const fmtS = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never');
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

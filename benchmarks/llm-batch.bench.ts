@@ -45,7 +45,7 @@ import { DEFAULT_MAX_TOKENS, MODELS_PATH, buildMessages, chargedTokens, makeTask
 import type { ProviderOptions } from '../examples/llm/provider.js';
 import { startProviderThread } from '../examples/llm/provider-thread.js';
 import { machineInfo, median, printMachine, target, type SuiteOptions } from './lib/harness.js';
-import { boundUnder, runUntoldConcurry, type LimitChange, type TimelinePoint } from './lib/llm-untold.js';
+import { boundUnder, runUntoldConcurry, type LimitChange, type TimelinePoint, type UntoldRun } from './lib/llm-untold.js';
 
 interface Row {
   name: string;
@@ -236,10 +236,23 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     { atMs: Math.round(fullMs / 3), rpm: rpm / 2, tpm: tpm / 2 },
     { atMs: Math.round((2 * fullMs) / 3), rpm, tpm },
   ];
-  const halved = await runUntoldConcurry(providerOptions, untoldTasks, perRequest, changes);
-  const halvedBound = boundUnder(providerOptions, changes, halved.accepted, halved.tokensCharged);
-  const followedDownMs = timeToReach(halved.timeline, changes[0]!.atMs, (p) => p.value <= p.truth * 1.1);
-  const followedUpMs = timeToReach(halved.timeline, changes[1]!.atMs, (p) => p.value >= p.truth * 0.85);
+  // Run as often as the other rows: its timing depends on where in a cut-and-probe cycle the halving lands.
+  const halvedRuns: HalvedRun[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const r = await runUntoldConcurry(providerOptions, untoldTasks, perRequest, changes);
+    const boundMs = boundUnder(providerOptions, changes, r.accepted, r.tokensCharged);
+    halvedRuns.push({
+      ...r,
+      boundMs,
+      ratio: r.makespanMs / boundMs,
+      followedDownMs: timeToReach(r.timeline, changes[0]!.atMs, (p) => p.value <= p.truth * 1.1),
+      followedUpMs: timeToReach(r.timeline, changes[1]!.atMs, (p) => p.value >= p.truth * 0.85),
+    });
+  }
+  // The chart shows the median run by makespan.
+  const halved = [...halvedRuns].sort((a, b) => a.makespanMs - b.makespanMs)[halvedRuns.length >> 1]!;
+  const slowestDownMs = Math.max(...halvedRuns.map((r) => r.followedDownMs));
+  const slowestUpMs = Math.max(...halvedRuns.map((r) => r.followedUpMs));
 
   console.log(
     '\n' + 'client'.padEnd(38) + 'makespan'.padStart(10) + '÷ bound (min–max)'.padStart(22) + '429s (min–max)'.padStart(18) + '429 share'.padStart(11) + 'wasted'.padStart(8) + 'succeeded'.padStart(14),
@@ -262,11 +275,13 @@ export async function run({ quick = false }: SuiteOptions = {}) {
       );
     }
   }
-  console.log(
-    `\nprovider halves its limits at ${(changes[0]!.atMs / 1000).toFixed(1)} s and restores them at ${(changes[1]!.atMs / 1000).toFixed(1)} s (concurry, AdaptiveLimit): ` +
-      `${(halved.makespanMs / 1000).toFixed(2)} s = ${(halved.makespanMs / halvedBound).toFixed(2)}× its bound, ${halved.rateLimited} 429s of ${halved.requests} requests, ${halved.succeeded}/${untoldCalls} succeeded; ` +
-      `followed down in ${fmtMs(followedDownMs)}, back up in ${fmtMs(followedUpMs)}`,
-  );
+  console.log(`\nprovider halves its limits at ${(changes[0]!.atMs / 1000).toFixed(1)} s and restores them at ${(changes[1]!.atMs / 1000).toFixed(1)} s (concurry, AdaptiveLimit), ${halvedRuns.length} run(s):`);
+  for (const r of halvedRuns) {
+    console.log(
+      `  ${(r.makespanMs / 1000).toFixed(2)} s = ${r.ratio.toFixed(2)}× its bound, ${r.rateLimited} 429s of ${r.requests} requests, ${r.succeeded}/${untoldCalls} succeeded; ` +
+        `followed down in ${fmtMs(r.followedDownMs)}, back up in ${fmtMs(r.followedUpMs)}`,
+    );
+  }
   console.log(
     'bottleneck retries through its limiter here: its own retries (the failed event) skip minTime and the reservoir, which made earlier runs of this row cascade into 429s (see the header of this suite).',
   );
@@ -280,8 +295,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     target('concurry: every call succeeds', told.runs.every((x) => x.failed === 0), `${Math.min(...told.runs.map((x) => x.succeeded))}/${calls}`),
     target('untold concurry within 1.15× of the bound', medianOf(untold, (x) => x.ratio) <= 1.15, `${medianOf(untold, (x) => x.ratio).toFixed(3)}× (median)`),
     target('untold concurry: ≤ 3% of requests answered 429', medianOf(untold, (x) => x.rateLimited / x.requests) <= 0.03, `${(medianOf(untold, (x) => x.rateLimited / x.requests) * 100).toFixed(1)}%`),
-    target('halved limit followed down within 5 s', followedDownMs <= 5000, fmtMs(followedDownMs)),
-    target('restored limit followed back up within 5 s', followedUpMs <= 5000, fmtMs(followedUpMs)),
+    target('halved limit followed down within 5 s, every run', slowestDownMs <= 5000, `slowest ${fmtMs(slowestDownMs)}`),
+    target('restored limit followed back up within 5 s, every run', slowestUpMs <= 5000, `slowest ${fmtMs(slowestUpMs)}`),
   ];
   const summary = (r: Spread) => ({
     name: r.name,
@@ -298,7 +313,10 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     untoldCalls,
     provider: providerOptions,
     results: rows.map(summary),
-    halved: { changes, makespanMs: halved.makespanMs, boundMs: halvedBound, ratio: halved.makespanMs / halvedBound, rateLimited: halved.rateLimited, requests: halved.requests, succeeded: halved.succeeded, followedDownMs, followedUpMs },
+    halved: {
+      changes,
+      runs: halvedRuns.map(({ makespanMs, boundMs, ratio, rateLimited, requests, succeeded, followedDownMs, followedUpMs }) => ({ makespanMs, boundMs, ratio, rateLimited, requests, succeeded, followedDownMs, followedUpMs })),
+    },
     timelines: {
       title: 'AdaptiveLimit: adapted rate vs the provider\'s true limit (requests/s)',
       series: [
@@ -308,6 +326,13 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     },
     targets,
   };
+}
+
+interface HalvedRun extends UntoldRun {
+  boundMs: number;
+  ratio: number;
+  followedDownMs: number;
+  followedUpMs: number;
 }
 
 /** ms after `from` until the first sample that satisfies `ok` (Infinity if none). */

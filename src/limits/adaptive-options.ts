@@ -20,7 +20,7 @@ export interface AdaptiveLimitOptions {
   ceiling: number;
   /** Factor applied on overload, in (0, 1); default 0.9. */
   decrease?: number;
-  /** Units added per window after a cut (doubling each window without one); default 1% of the value at the last cut, at least 1. */
+  /** Units added per window when probing past the last good value (doubling every half window without a cut); default 2% of the last good value, at least 1. */
   increase?: number;
   /** Smoothed latency above this × its baseline counts as overload; default 3 for a concurrency, `Infinity` (off) for a rate. */
   latencyTolerance?: number;

@@ -277,13 +277,18 @@ export class AdaptiveLimit implements LimitsLike {
   }
 
   /**
-   * Rate: what the provider took in the last window — every grant it did not refuse. Calls that
+   * Rate: what the provider takes — every grant of the last window it did not refuse, over the window and any pause. Calls that
    * failed otherwise (a 503, a timeout) still used its rate, and counting only the successes would
    * put the last good value a failure rate below the provider's limit.
    */
   private acceptedInWindow(now: number): number | undefined {
     if (this.grantedInWindow === undefined || this.refusedInWindow === undefined) return undefined;
-    return Math.max(0, this.grantedInWindow.count(now) - this.refusedInWindow.count(now));
+    const accepted = Math.max(0, this.grantedInWindow.count(now) - this.refusedInWindow.count(now));
+    // A Retry-After is part of the answer: the window's calls and then the pause before the next
+    // one is the rate the provider takes. A provider that halved its limit says "wait 800 ms" with its
+    // first refusal, and the cut follows it at once instead of one refusal per provider window.
+    const pause = Math.max(0, this.pausedUntil - now);
+    return (accepted * this.window) / (this.window + pause);
   }
 
   private changed(from: number, reason: AdaptiveReason, at: number): void {

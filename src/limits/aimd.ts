@@ -3,10 +3,10 @@
  * when the provider pushes back. TCP's congestion control, on a limit:
  * - slow start: until the first cut, every saturated success adds two units, so a value that is
  *   used in full triples per window — a bad first guess is corrected in a few windows;
- * - additive increase: after a cut, back towards the last good value (the lower of the value and
- *   the accepted rate when it was cut) by half the gap per window, then probing past it by `step`
- *   units per window, the step doubling for each window without a cut (capped at 64×), so a limit
- *   that was raised again is found in a few windows instead of hundreds (CUBIC's shape, in steps);
+ * - additive increase: after a cut, back to the last good value (the lower of the value and the
+ *   accepted rate when it was cut) in about two windows, then probing past it by `step` units per
+ *   window, the step doubling every half window without a cut (capped at 64×), so a limit that was
+ *   raised again is found in a few seconds instead of minutes (CUBIC's shape, in steps);
  * - multiplicative decrease: an overload (429, throttling error, Retry-After) or latency risen
  *   past `latencyTolerance` × its baseline multiplies the value by `decrease` (a rate: or cuts it
  *   to 95% of what the provider accepted in the last window, if that is lower);
@@ -25,7 +25,7 @@ export interface AimdSettings {
   floor: number;
   ceiling: number;
   decrease: number;
-  /** Units per window added when probing past the last good value; undefined = 1% of the value at the last cut, at least 1. */
+  /** Units per window added when probing past the last good value; undefined = 2% of the last good value, at least 1. */
   increase: number | undefined;
   /** Latency above this × the baseline counts as overload; Infinity = off. */
   latencyTolerance: number;
@@ -40,8 +40,12 @@ const LATENCY_ALPHA = 0.1;
 const MAX_BOOST = 64;
 /** Slow start adds this per saturated success: a value used in full triples per window. */
 const SLOW_START_GAIN = 2;
-/** The default additive step when probing: this share of the value at the last cut, per window. */
-const STEP_SHARE = 0.01;
+/** The default additive step when probing: this share of the last good value, per window. */
+const STEP_SHARE = 0.02;
+/** Probing doubles its step this often, in windows: a doubled provider limit is found in about 4 s. */
+const BOOST_EVERY = 0.5;
+/** After a cut, the value returns to the last good value over this many windows. */
+const RECOVERY_WINDOWS = 2;
 /** Growth is fast up to this share of the last good value, then probes slowly. */
 const NEAR_LAST_GOOD = 0.97;
 /** A measured cut goes to this share of what the provider accepted in the last window. */
@@ -58,6 +62,8 @@ export class Aimd {
   private step: number;
   /** What was last known to work: the lower of the value and the measured accepted rate at the last cut. */
   private lastGood = 0;
+  /** Below lastGood: units per window back towards it (the gap the last cut opened ÷ RECOVERY_WINDOWS). */
+  private recovery = 0;
   private lastCutAt = -Infinity;
   private boost = 1;
   private boostSince: number;
@@ -83,12 +89,14 @@ export class Aimd {
     } else {
       let perWindow: number;
       if (this.value < this.lastGood * NEAR_LAST_GOOD) {
-        // Below where the last cut happened: close half the gap per window.
-        perWindow = Math.max(this.step, (this.lastGood - this.value) / 2);
+        // Below what last worked: back to it at a steady pace. (Halving the gap each window
+        // approached it for ever: with a cut just before a provider restored its limit, the
+        // value took 9 s to come back up.)
+        perWindow = Math.max(this.step, this.recovery);
         this.boostSince = now;
       } else {
-        // At or past it: probe, slowly at first, the step doubling for each window without a cut.
-        if (now - this.boostSince >= this.s.window) {
+        // At or past it: probe, slowly at first, the step doubling every half window without a cut.
+        if (now - this.boostSince >= this.s.window * BOOST_EVERY) {
           this.boost = Math.min(MAX_BOOST, this.boost * 2);
           this.boostSince = now;
         }
@@ -102,9 +110,10 @@ export class Aimd {
 
   /**
    * A call granted in `epoch` was refused by the provider. Cuts once per epoch, to `decrease` ×
-   * the value — or lower, to {@link MEASURED_SHARE} of `accepted` (what the provider accepted in
-   * the last window, when the caller counts it): a provider that halved its limit is followed in
-   * one or two cuts instead of seven.
+   * the value — or lower, to {@link MEASURED_SHARE} of `accepted` (what the provider takes: the
+   * calls it accepted in the last window, over the window and the pause its Retry-After asks for,
+   * when the caller counts them): a provider that halved its limit is followed in one or two cuts
+   * instead of seven.
    */
   overload(epoch: number, now: number, accepted?: number): AdaptiveReason | undefined {
     if (epoch !== this.epoch) return undefined;
@@ -121,7 +130,9 @@ export class Aimd {
     this.lastGood = now - this.lastCutAt <= this.s.window ? Math.max(this.lastGood, fresh) : fresh;
     this.lastCutAt = now;
     this.value = Math.max(this.s.floor, Math.min(this.s.ceiling, before * this.s.decrease, measured));
-    this.step = this.s.increase ?? Math.max(1, this.value * STEP_SHARE);
+    // The probing step scales with what worked, not with how deep the cut went.
+    this.step = this.s.increase ?? Math.max(1, Math.max(this.value, this.lastGood) * STEP_SHARE);
+    this.recovery = (this.lastGood - this.value) / RECOVERY_WINDOWS;
     this.slowStart = false;
     this.boost = 1;
     this.boostSince = now;
