@@ -1,7 +1,8 @@
 /**
  * cpu-work: tasks of fixed CPU work — 0.1, 1 and 10 ms each — on a thread pool of one worker per
- * CPU, vs piscina with as many threads and the ideal (the same tasks run serially on the main
- * thread, ÷ workers). A task is a calibrated number of iterations of one kernel
+ * CPU, vs piscina with as many threads, raw worker_threads given their whole share in one message
+ * (the floor of any pool), and the ideal: the same tasks run serially on one worker thread, ÷
+ * workers (serial on the main thread is shown too). A task is a calibrated number of iterations of one kernel
  * (workers/cpu-kernel.mjs), never wall-clock spinning, so a busy machine slows it like real work.
  * Then the same again while two background processes burn CPU (lib/burners.ts): polling for
  * replies must not take the CPU the work needs.
@@ -9,6 +10,7 @@
  * ≤ 1.05× piscina at every size.
  */
 import { availableParallelism } from 'node:os';
+import { Worker as NodeWorker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { gather } from '../src/index.js';
@@ -18,6 +20,7 @@ import { withBurners } from './lib/burners.js';
 import { compare, machineInfo, median, printMachine, target, type Contender, type SuiteOptions } from './lib/harness.js';
 
 const kernelFile = fileURLToPath(new URL('./workers/cpu-kernel.mjs', import.meta.url));
+const rawFile = fileURLToPath(new URL('./workers/raw-cruncher.mjs', import.meta.url));
 const TASK_MS = [0.1, 1, 10];
 const BURNERS = 2;
 
@@ -52,6 +55,20 @@ interface Row {
 
 const CONCURRY = 'concurry';
 const PISCINA = 'piscina';
+const RAW = 'raw';
+
+/** Runs `n` tasks on raw worker threads, split evenly up front: one message per thread each way. */
+function rawSplit(threads: NodeWorker[], iterations: number, n: number): Promise<void> {
+  return Promise.all(
+    threads.map(
+      (w, k) =>
+        new Promise<void>((resolve) => {
+          w.once('message', () => resolve());
+          w.postMessage({ iterations, count: Math.floor(n / threads.length) + (k < n % threads.length ? 1 : 0) });
+        }),
+    ),
+  ).then(() => undefined);
+}
 
 export async function run({ quick = false }: SuiteOptions = {}) {
   const workers = availableParallelism();
@@ -61,6 +78,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   const perMs = calibrate();
   const pool = Cruncher.options({ mode: 'thread', maxWorkers: workers }).init();
   const piscina = new Piscina({ filename: kernelFile, name: 'crunch', minThreads: workers, maxThreads: workers });
+  const raw = Array.from({ length: workers }, () => new NodeWorker(rawFile));
 
   const measure = async (scenario: Scenario): Promise<Row[]> => {
     const rows: Row[] = [];
@@ -78,12 +96,19 @@ export async function run({ quick = false }: SuiteOptions = {}) {
           },
         },
         { name: PISCINA, run: (n) => Promise.all(Array.from({ length: n }, () => piscina.run(iterations))).then(() => undefined) },
+        { name: RAW, run: (n) => rawSplit(raw, iterations, n) },
       ];
-      // The serial baseline only means something on a quiet machine: the burners share its CPU.
-      if (scenario === 'quiet') contenders.push({ name: 'serial', run: (n) => void Array.from({ length: n }, () => crunch(iterations)) });
+      // The serial baselines only mean something on a quiet machine: the burners share its CPU.
+      // Serial on one worker thread is where the work runs; serial on the main thread is shown too
+      // (on this VM the two differ by a few % either way from run to run).
+      if (scenario === 'quiet') {
+        contenders.push({ name: 'serial', run: (n) => rawSplit([raw[0]!], iterations, n) });
+        contenders.push({ name: 'serial (main thread)', run: (n) => void Array.from({ length: n }, () => crunch(iterations)) });
+      }
       const results = await compare(contenders, { ops: tasks, reps, warmupOps: tasks });
       const ms = Object.fromEntries(results.map((r) => [r.name, (tasks / r.opsPerSec) * 1000]));
       if (ms.serial !== undefined) ms.ideal = ms.serial / workers;
+      if (ms['serial (main thread)'] !== undefined) ms.idealMain = ms['serial (main thread)'] / workers;
       rows.push({ scenario, taskMs, tasks, ms });
     }
     return rows;
@@ -96,21 +121,33 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     const busy = await withBurners(BURNERS, () => measure('busy'));
     rows = [...quiet, ...busy];
   } finally {
-    await Promise.all([pool.stop(), piscina.destroy()]);
+    await Promise.all([pool.stop(), piscina.destroy(), ...raw.map((w) => w.terminate())]);
   }
 
   printMachine();
   console.log(`\ncpu-work: batches of ${batchMs} ms of serial work on ${workers} worker threads, ms per batch (median of ${reps}); calibrated ${Math.round(perMs).toLocaleString('en-US')} iterations/ms`);
-  console.log('scenario'.padEnd(10) + 'task'.padStart(8) + 'tasks'.padStart(8) + ['concurry', 'piscina', 'ideal', '÷ ideal', '÷ piscina'].map((h) => h.padStart(11)).join(''));
+  console.log('scenario'.padEnd(10) + 'task'.padStart(8) + 'tasks'.padStart(8) + ['concurry', 'piscina', 'raw split', 'ideal', 'ideal main', '÷ ideal', 'raw ÷ ideal', '÷ ideal main', '÷ raw', '÷ piscina'].map((h) => h.padStart(12)).join(''));
   const fmt = (v: number | undefined, digits: number) => (v === undefined ? '—' : v.toFixed(digits));
   for (const r of rows) {
     const ideal = r.scenario === 'quiet' ? r.ms.ideal : undefined;
+    const idealMain = r.scenario === 'quiet' ? r.ms.idealMain : undefined;
     console.log(
       (r.scenario === 'busy' ? `busy+${BURNERS}` : r.scenario).padEnd(10) +
         `${r.taskMs} ms`.padStart(8) +
         String(r.tasks).padStart(8) +
-        [fmt(r.ms[CONCURRY], 1), fmt(r.ms[PISCINA], 1), fmt(ideal, 1), ideal ? `${fmt(r.ms[CONCURRY]! / ideal, 2)}×` : '—', `${fmt(r.ms[CONCURRY]! / r.ms[PISCINA]!, 2)}×`]
-          .map((c) => c.padStart(11))
+        [
+          fmt(r.ms[CONCURRY], 1),
+          fmt(r.ms[PISCINA], 1),
+          fmt(r.ms[RAW], 1),
+          fmt(ideal, 1),
+          fmt(idealMain, 1),
+          ideal ? `${fmt(r.ms[CONCURRY]! / ideal, 2)}×` : '—',
+          ideal ? `${fmt(r.ms[RAW]! / ideal, 2)}×` : '—',
+          idealMain ? `${fmt(r.ms[CONCURRY]! / idealMain, 2)}×` : '—',
+          `${fmt(r.ms[CONCURRY]! / r.ms[RAW]!, 2)}×`,
+          `${fmt(r.ms[CONCURRY]! / r.ms[PISCINA]!, 2)}×`,
+        ]
+          .map((c) => c.padStart(12))
           .join(''),
     );
   }
@@ -137,7 +174,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
       title: `cpu-work — ms per batch of ${batchMs} ms serial work on ${workers} threads; lower is better`,
       unit: 'ms',
       bars: rows.flatMap((r) =>
-        [CONCURRY, PISCINA, 'ideal']
+        [CONCURRY, PISCINA, RAW, 'ideal']
           .filter((name) => r.ms[name] !== undefined)
           .map((name) => ({ label: `${r.scenario === 'busy' ? `busy+${BURNERS}` : 'quiet'} ${r.taskMs} ms · ${name}`, value: r.ms[name]! })),
       ),
