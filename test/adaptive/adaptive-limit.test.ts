@@ -34,6 +34,16 @@ async function grantedIn10s(fake: FakeClock, limit: AdaptiveLimit): Promise<numb
   return granted;
 }
 
+/** 60 s of 16 callers against a provider of `limit` per `window` ms that halves it from 20 s to 40 s; the value every 100 ms. */
+async function halvedFrom20sTo40s(limit: number, window: number) {
+  const clock = new FakeClock();
+  const provider = new SimProvider(limit, window);
+  return simulate(clock, make(clock), provider, {
+    durationMs: 60_000,
+    onTick: (t) => (provider.limit = t >= 20_000 && t < 40_000 ? limit / 2 : limit),
+  });
+}
+
 describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
   it('converges from a guess 10× too low onto the provider limit, with few refusals', async () => {
     const clock = new FakeClock();
@@ -50,13 +60,7 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
   });
 
   it('follows a halved limit down within a few seconds, and back up when it is restored', async () => {
-    const clock = new FakeClock();
-    const limit = make(clock);
-    const provider = new SimProvider(100, 1000);
-    const samples = await simulate(clock, limit, provider, {
-      durationMs: 60_000,
-      onTick: (t) => (provider.limit = t >= 20_000 && t < 40_000 ? 50 : 100),
-    });
+    const samples = await halvedFrom20sTo40s(100, 1000);
     const at = (from: number, to: number) => samples.filter((s) => s.t >= from && s.t < to).map((s) => s.value);
     expect(Math.max(...at(24_000, 40_000))).toBeLessThanOrEqual(60); // down within 4 s, and stays there (a probe overshoots by a fifth at most)
     expect(mean(at(24_000, 40_000))).toBeGreaterThan(42);
@@ -66,13 +70,7 @@ describe('AdaptiveLimit against a sliding-window provider (fake clock)', () => {
   it('against a provider with a 3 s window (llm-batch), follows a halving at once: the Retry-After counts in the measured rate', async () => {
     // A sliding window this long answers a halving with one refusal and a long Retry-After, then
     // accepts again for seconds; measuring the last window alone kept the value 1.8× too high for 20 s.
-    const clock = new FakeClock();
-    const limit = make(clock);
-    const provider = new SimProvider(300, 3000);
-    const samples = await simulate(clock, limit, provider, {
-      durationMs: 60_000,
-      onTick: (t) => (provider.limit = t >= 20_000 && t < 40_000 ? 150 : 300),
-    });
+    const samples = await halvedFrom20sTo40s(300, 3000);
     const firstAt = (from: number, ok: (value: number) => boolean) => (samples.find((s) => s.t >= from && ok(s.value))?.t ?? Infinity) - from;
     expect(firstAt(20_000, (v) => v <= 57)).toBeLessThanOrEqual(1000);
     expect(firstAt(40_000, (v) => v >= 85)).toBeLessThanOrEqual(5000);
