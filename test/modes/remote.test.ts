@@ -141,6 +141,9 @@ describe.each(['thread', 'process'] as Mode[])('%s mode', (mode) => {
     const limits = new LimitSet([new ResourceLimit({ key: 'slots', capacity: 2 })]);
     const pool = track(Remote.options({ mode, maxWorkers: 4, limits }).init());
     if (mode === 'thread') {
+      // Every worker up first: on a loaded machine threads that start 60 ms apart each ran their
+      // three calls alone, and the limit never had two holders to show.
+      await pool.ready();
       const holders = await gather(Array.from({ length: 12 }, () => pool.holdResource(20, counter)));
       expect(Math.max(...holders)).toBe(2);
       expect(Atomics.load(counter, 1)).toBe(2);
