@@ -11,6 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AdaptiveLimit, FakeClock, seededRandom, sleep } from '../src/index.js';
+import { fmtSeconds, followTimes } from './lib/follow.js';
 import { SimProvider } from './lib/sim-provider.js';
 import { linesSvg, type TimelineSeries } from './plot-lines.js';
 
@@ -86,15 +87,12 @@ export async function main() {
     { label: 'provider limit constant (400 requests/s)', limitAt: () => LIMIT, changesAt: [] as number[] },
     { label: 'provider halves its limit at 1/3 and restores it at 2/3', limitAt: (t: number) => (t >= full / 3 && t < (2 * full) / 3 ? LIMIT / 2 : LIMIT), changesAt: [full / 3, (2 * full) / 3] },
   ];
-  const follow = (r: SimResult, changesAt: number[]) => ({
-    down: timeToReach(r.points, changesAt[0]!, (p) => p.value <= p.truth * 1.1),
-    up: timeToReach(r.points, changesAt[1]!, (p) => p.value >= p.truth * 0.85),
-  });
+  const follow = (r: SimResult, changesAt: number[]) => followTimes(r.points, changesAt[0]!, changesAt[1]!);
   const series: TimelineSeries[] = [];
   for (const run of runs) {
     const r = await batch(run.limitAt);
     const f = run.changesAt.length ? follow(r, run.changesAt) : undefined;
-    const followed = f ? `; followed down in ${fmtS(f.down)}, back up in ${fmtS(f.up)}` : '';
+    const followed = f ? `; followed down in ${fmtSeconds(f.down)}, back up in ${fmtSeconds(f.up)}` : '';
     console.log(
       `${run.label}: ${(r.makespanMs / 1000).toFixed(1)} s = ${(r.makespanMs / r.boundMs).toFixed(3)}× the bound, ` +
         `${r.refused} 429s of ${r.requests} requests (${((r.refused / r.requests) * 100).toFixed(2)}%)${followed}`,
@@ -124,13 +122,5 @@ export async function main() {
   writeFileSync(out, linesSvg('AdaptiveLimit on a fake clock: adapted rate vs the provider\'s limit (requests/s), 10 000 calls', series, 'npx tsx benchmarks/adaptive-sim.ts — deterministic simulation, the AdaptiveLimit code itself'));
   console.log(`wrote ${out}`);
 }
-
-/** ms after `from` until the first sample that satisfies `ok` (Infinity if none) — as llm-batch measures it. */
-function timeToReach(points: SimResult['points'], from: number, ok: (p: SimResult['points'][number]) => boolean): number {
-  const hit = points.find((p) => p.t >= from && ok(p));
-  return hit ? hit.t - from : Infinity;
-}
-
-const fmtS = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never');
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -45,6 +45,7 @@ import { DEFAULT_MAX_TOKENS, MODELS_PATH, buildMessages, chargedTokens, makeTask
 import type { ProviderOptions } from '../examples/llm/provider.js';
 import { startProviderThread } from '../examples/llm/provider-thread.js';
 import { machineInfo, median, printMachine, target, type SuiteOptions } from './lib/harness.js';
+import { fmtSeconds, followTimes } from './lib/follow.js';
 import { boundUnder, runUntoldConcurry, type LimitChange, type TimelinePoint, type UntoldRun } from './lib/llm-untold.js';
 
 interface Row {
@@ -241,13 +242,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   for (let rep = 0; rep < reps; rep++) {
     const r = await runUntoldConcurry(providerOptions, untoldTasks, perRequest, changes);
     const boundMs = boundUnder(providerOptions, changes, r.accepted, r.tokensCharged);
-    halvedRuns.push({
-      ...r,
-      boundMs,
-      ratio: r.makespanMs / boundMs,
-      followedDownMs: timeToReach(r.timeline, changes[0]!.atMs, (p) => p.value <= p.truth * 1.1),
-      followedUpMs: timeToReach(r.timeline, changes[1]!.atMs, (p) => p.value >= p.truth * 0.85),
-    });
+    const followed = followTimes(r.timeline, changes[0]!.atMs, changes[1]!.atMs);
+    halvedRuns.push({ ...r, boundMs, ratio: r.makespanMs / boundMs, followedDownMs: followed.down, followedUpMs: followed.up });
   }
   // The chart shows the median run by makespan.
   const halved = [...halvedRuns].sort((a, b) => a.makespanMs - b.makespanMs)[halvedRuns.length >> 1]!;
@@ -279,7 +275,7 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   for (const r of halvedRuns) {
     console.log(
       `  ${(r.makespanMs / 1000).toFixed(2)} s = ${r.ratio.toFixed(2)}× its bound, ${r.rateLimited} 429s of ${r.requests} requests, ${r.succeeded}/${untoldCalls} succeeded; ` +
-        `followed down in ${fmtMs(r.followedDownMs)}, back up in ${fmtMs(r.followedUpMs)}`,
+        `followed down in ${fmtSeconds(r.followedDownMs)}, back up in ${fmtSeconds(r.followedUpMs)}`,
     );
   }
   console.log(
@@ -295,8 +291,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     target('concurry: every call succeeds', told.runs.every((x) => x.failed === 0), `${Math.min(...told.runs.map((x) => x.succeeded))}/${calls}`),
     target('untold concurry within 1.15× of the bound', medianOf(untold, (x) => x.ratio) <= 1.15, `${medianOf(untold, (x) => x.ratio).toFixed(3)}× (median)`),
     target('untold concurry: ≤ 3% of requests answered 429', medianOf(untold, (x) => x.rateLimited / x.requests) <= 0.03, `${(medianOf(untold, (x) => x.rateLimited / x.requests) * 100).toFixed(1)}%`),
-    target('halved limit followed down within 5 s, every run', slowestDownMs <= 5000, `slowest ${fmtMs(slowestDownMs)}`),
-    target('restored limit followed back up within 5 s, every run', slowestUpMs <= 5000, `slowest ${fmtMs(slowestUpMs)}`),
+    target('halved limit followed down within 5 s, every run', slowestDownMs <= 5000, `slowest ${fmtSeconds(slowestDownMs)}`),
+    target('restored limit followed back up within 5 s, every run', slowestUpMs <= 5000, `slowest ${fmtSeconds(slowestUpMs)}`),
   ];
   const summary = (r: Spread) => ({
     name: r.name,
@@ -334,14 +330,6 @@ interface HalvedRun extends UntoldRun {
   followedDownMs: number;
   followedUpMs: number;
 }
-
-/** ms after `from` until the first sample that satisfies `ok` (Infinity if none). */
-function timeToReach(timeline: TimelinePoint[], from: number, ok: (p: TimelinePoint) => boolean): number {
-  const hit = timeline.find((p) => p.t >= from && ok(p));
-  return hit ? hit.t - from : Infinity;
-}
-
-const fmtMs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never');
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });

@@ -269,7 +269,7 @@ export class AdaptiveLimit implements LimitsLike {
         // Every refusal pauses the grants (the provider said when it has room again); only the first of an epoch cuts.
         if (wait !== undefined && wait > 0) this.pausedUntil = Math.max(this.pausedUntil, now + wait);
         this.refusedInWindow?.add(grant.at);
-        reason = this.aimd.overload(grant.epoch, now, this.acceptedInWindow(now));
+        reason = this.aimd.overload(grant.epoch, now, this.acceptedRate(now));
       }
       if (reason !== undefined && this.value !== before) this.changed(before, reason, now);
     }
@@ -277,11 +277,12 @@ export class AdaptiveLimit implements LimitsLike {
   }
 
   /**
-   * Rate: what the provider takes — every grant of the last window it did not refuse, over the window and any pause. Calls that
-   * failed otherwise (a 503, a timeout) still used its rate, and counting only the successes would
-   * put the last good value a failure rate below the provider's limit.
+   * Rate: what the provider takes, per window — the grants of the last window it did not refuse,
+   * spread over the window and any pause still to wait. Calls that failed otherwise (a 503, a
+   * timeout) still used its rate, and counting only the successes would put the last good value a
+   * failure rate below the provider's limit.
    */
-  private acceptedInWindow(now: number): number | undefined {
+  private acceptedRate(now: number): number | undefined {
     if (this.grantedInWindow === undefined || this.refusedInWindow === undefined) return undefined;
     const accepted = Math.max(0, this.grantedInWindow.count(now) - this.refusedInWindow.count(now));
     // A Retry-After is part of the answer: the window's calls and then the pause before the next

@@ -9,7 +9,8 @@
  *   raised again is found in a few seconds instead of minutes (CUBIC's shape, in steps);
  * - multiplicative decrease: an overload (429, throttling error, Retry-After) or latency risen
  *   past `latencyTolerance` × its baseline multiplies the value by `decrease` (a rate: or cuts it
- *   to 95% of what the provider accepted in the last window, if that is lower);
+ *   to 95% of what the provider takes — last window's accepted calls over the window and the
+ *   Retry-After pause — if that is lower);
  * - one cut per epoch: outcomes of calls granted before the last cut are old news (they were sent
  *   at the old value) and cut nothing — otherwise a burst of 429s in flight would cut it to the floor.
  * Only saturated successes (the caller wanted more than the value allowed) grow it, so an idle
