@@ -53,6 +53,38 @@ export class Buffers extends Worker {
   echo<T>(value: T): T {
     return value;
   }
+
+  /** What each value arrived as: its kind, where it sits in its buffer, and which values share a buffer. */
+  shapes(...values: (ArrayBuffer | ArrayBufferView)[]): { kind: string; byteOffset: number; byteLength: number; bufferBytes: number; resizable: boolean; sharesWith: number; first: number }[] {
+    const buffers = values.map((v) => (v instanceof ArrayBuffer ? v : v.buffer));
+    return values.map((v, i) => {
+      const buffer = buffers[i]!;
+      return {
+        kind: v instanceof ArrayBuffer ? 'ArrayBuffer' : (v as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag],
+        byteOffset: v instanceof ArrayBuffer ? 0 : v.byteOffset,
+        byteLength: v.byteLength,
+        bufferBytes: buffer.byteLength,
+        resizable: (buffer as { resizable?: boolean }).resizable === true,
+        sharesWith: buffers.indexOf(buffer),
+        first: new Uint8Array(buffer)[v instanceof ArrayBuffer ? 0 : v.byteOffset] ?? -1,
+      };
+    });
+  }
+
+  private kept?: Uint8Array;
+
+  /** The same big buffer, kept here and returned on every call: a copy goes back each time. */
+  keptBytes(n: number): Uint8Array {
+    this.kept ??= new Uint8Array(n).fill(9);
+    return this.kept;
+  }
+
+  /** What the kept buffer holds now: its length and its byte sum. */
+  keptState(): { length: number; sum: number } {
+    let sum = 0;
+    for (const b of this.kept ?? []) sum += b;
+    return { length: this.kept?.length ?? 0, sum };
+  }
 }
 
 /** Task function: the sum of a 1 MB-ish Float64Array, by module reference. */

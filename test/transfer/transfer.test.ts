@@ -133,6 +133,78 @@ describe('thread mode', () => {
   });
 });
 
+describe('thread mode: big buffers are copied by the sender and the copy moved', () => {
+  const KB = 1024;
+  const filled = (bytes: number, value: number) => new Uint8Array(bytes).fill(value);
+
+  it('arguments arrive as structured clone would give them, and the caller keeps its own', async () => {
+    const w = track(Buffers.options({ mode: 'thread' }).init());
+    const floats = new Float64Array(filled(128 * KB, 1).buffer);
+    const nodeBuffer = Buffer.alloc(100 * KB, 2);
+    const dataView = new DataView(filled(200 * KB, 3).buffer, 8, 16);
+    const shared = filled(128 * KB, 4).buffer;
+    const [low, high] = [new Uint16Array(shared, 0, 10), new Uint16Array(shared, 64 * KB, 10)];
+    const plain = filled(70 * KB, 5).buffer;
+    const small = new Float64Array(filled(80, 6).buffer);
+    const values = [floats, nodeBuffer, dataView, low, high, plain, small, floats];
+    const shapes = await w.shapes(...values).result();
+    expect(shapes).toEqual([
+      { kind: 'Float64Array', byteOffset: 0, byteLength: 128 * KB, bufferBytes: 128 * KB, resizable: false, sharesWith: 0, first: 1 },
+      { kind: 'Uint8Array', byteOffset: 0, byteLength: 100 * KB, bufferBytes: 100 * KB, resizable: false, sharesWith: 1, first: 2 },
+      { kind: 'DataView', byteOffset: 8, byteLength: 16, bufferBytes: 200 * KB, resizable: false, sharesWith: 2, first: 3 },
+      { kind: 'Uint16Array', byteOffset: 0, byteLength: 20, bufferBytes: 128 * KB, resizable: false, sharesWith: 3, first: 4 },
+      { kind: 'Uint16Array', byteOffset: 64 * KB, byteLength: 20, bufferBytes: 128 * KB, resizable: false, sharesWith: 3, first: 4 },
+      { kind: 'ArrayBuffer', byteOffset: 0, byteLength: 70 * KB, bufferBytes: 70 * KB, resizable: false, sharesWith: 5, first: 5 },
+      { kind: 'Float64Array', byteOffset: 0, byteLength: 80, bufferBytes: 80, resizable: false, sharesWith: 6, first: 6 },
+      { kind: 'Float64Array', byteOffset: 0, byteLength: 128 * KB, bufferBytes: 128 * KB, resizable: false, sharesWith: 0, first: 1 },
+    ]);
+    expect(values.map((v) => v.byteLength)).toEqual([128 * KB, 100 * KB, 16, 20, 20, 70 * KB, 80, 128 * KB]);
+    expect(new Uint8Array(floats.buffer)[0]).toBe(1);
+  });
+
+  it('leaves a resizable buffer to structured clone, which keeps it resizable', async () => {
+    const w = track(Buffers.options({ mode: 'thread' }).init());
+    const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(70 * KB, { maxByteLength: 140 * KB });
+    new Uint8Array(resizable).fill(7);
+    const [shape] = await w.shapes(resizable).result();
+    expect(shape).toMatchObject({ kind: 'ArrayBuffer', byteLength: 70 * KB, resizable: true, first: 7 });
+    expect(resizable.byteLength).toBe(70 * KB);
+  });
+
+  it('a big result is copied: the worker keeps the buffer it returned, call after call', async () => {
+    const w = track(Buffers.options({ mode: 'thread' }).init());
+    const first = await w.keptBytes(100 * KB).result();
+    const second = await w.keptBytes(100 * KB).result();
+    expect([first.length, second.length, first[0], second[100 * KB - 1]]).toEqual([100 * KB, 100 * KB, 9, 9]);
+    first[0] = 1; // the caller's copies are its own
+    expect(second[0]).toBe(9);
+    expect(await w.keptState().result()).toEqual({ length: 100 * KB, sum: 9 * 100 * KB });
+  });
+
+  it('moves what is marked and copies the rest in the same call', async () => {
+    const w = track(Buffers.options({ mode: 'thread' }).init());
+    const moved = filled(100 * KB, 1);
+    const copied = filled(100 * KB, 2);
+    const shapes = await w.shapes(move(moved), copied).result();
+    expect(shapes.map((s) => [s.byteLength, s.first])).toEqual([
+      [100 * KB, 1],
+      [100 * KB, 2],
+    ]);
+    expect([moved.byteLength, copied.byteLength]).toEqual([0, 100 * KB]);
+  });
+
+  it('through a pool and TaskWorker map, calls in order', async () => {
+    const pool = track(Buffers.options({ mode: 'thread', maxWorkers: 2 }).init());
+    const inputs = Array.from({ length: 6 }, (_, i) => ramp(16 * KB + i));
+    const sums = await Promise.all(inputs.map((data) => pool.sum(data).result()));
+    expect(sums.map((s) => s.sum)).toEqual(inputs.map((d) => rampSum(d.length)));
+    expect(inputs.every((d, i) => d.length === 16 * KB + i)).toBe(true);
+    const tasks = track(TaskWorker.options({ mode: 'thread', maxWorkers: 2 }).init());
+    const mapped = await tasks.map({ module: fixtures, export: 'sumTask' }, inputs);
+    expect(mapped).toEqual(inputs.map((d) => rampSum(d.length)));
+  });
+});
+
 describe.each(['process', 'async', 'sync'] as Mode[])('%s mode: a move is a copy (or a plain pass), never an error', (mode) => {
   it('sums, returns moved results, and carries typed arrays and Buffers intact', async () => {
     const w = track(Buffers.options({ mode }).init());

@@ -10,6 +10,7 @@ import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import { summarizeError } from '../../observability/events.js';
 import { decodeError } from '../../serialize/errors.js';
+import { copyLargeBuffers } from '../../serialize/large-copies.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
@@ -129,9 +130,14 @@ export class IpcTransport implements Transport {
     // Only a thread that called move() looks for marks: calls without moves pay one load. A process
     // can't move: its marks are left alone and the value is copied, never an error.
     let transfer: object[] | undefined;
-    if (this.movable && movesUsed()) {
+    let args = call.args;
+    if (this.movable) {
       try {
-        transfer = collectMoves(call.args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
+        if (movesUsed()) transfer = collectMoves(args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
+        // Big buffers copied here and the copies moved (see large-copies); call.args stays as it
+        // is, for a call sent again to another worker.
+        const copied = copyLargeBuffers(args, transfer);
+        if (copied) ({ values: args, transfer } = copied);
       } catch (error) {
         return settler.reject(error);
       }
@@ -142,9 +148,9 @@ export class IpcTransport implements Transport {
     this.slotSeq[slot] = -1;
     call.wireSlot = slot;
     this.pending++;
-    if (transfer) return this.sendMoving(slot, call, transfer);
+    if (transfer) return this.sendMoving(slot, call, args, transfer);
     const outbox = this.outbox;
-    outbox.push(slot, this.methodIndex.get(call.method) ?? call.method, call.args);
+    outbox.push(slot, this.methodIndex.get(call.method) ?? call.method, args);
     if (outbox.length >= MAX_BATCH * WIRE_STRIDE) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -157,10 +163,10 @@ export class IpcTransport implements Transport {
    * A call that moves buffers goes out at once, on its own, after the calls before it: its buffers
    * are detached when the call returns (as with postMessage), and a failed transfer fails only it.
    */
-  private sendMoving(slot: number, call: TransportCall, transfer: object[]): void {
+  private sendMoving(slot: number, call: TransportCall, args: readonly unknown[], transfer: object[]): void {
     this.flush();
     try {
-      this.channel.post({ t: 'calls', batch: [slot, this.methodIndex.get(call.method) ?? call.method, call.args] }, transfer);
+      this.channel.post({ t: 'calls', batch: [slot, this.methodIndex.get(call.method) ?? call.method, args] }, transfer);
       this.numberPosted(slot);
     } catch (error) {
       this.settle(slot, false, new TypeError(`The arguments of ${this.init.workerClass.name}.${call.method} cannot be moved to the worker: ${(error as Error).message}`));

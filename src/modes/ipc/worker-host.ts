@@ -8,6 +8,7 @@ import { WorkerRuntime, type RuntimeOptions } from '../../runtime/runtime.js';
 import type { Settler } from '../transport.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
+import { copyLargeBuffers } from '../../serialize/large-copies.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { WorkerLimitsClient } from './worker-limits.js';
@@ -120,14 +121,17 @@ export function runWorkerHost(port: HostPort): void {
     }
   };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
-    // Only a thread worker that called move() looks for marks: results without moves pay one load.
-    if (ok && port.transfers && movesUsed()) {
+    // Thread workers only: marks are looked for once move() was called here; big buffers are copied here and moved.
+    if (ok && port.transfers) {
       let transfer: object[] | undefined;
       try {
-        transfer = collectMoves([value], () => `The result of ${className}.${method}`);
+        if (movesUsed()) transfer = collectMoves([value], () => `The result of ${className}.${method}`);
+        const copied = copyLargeBuffers([value], transfer);
+        if (copied) ({ values: [value], transfer } = copied);
       } catch (error) {
         ok = false;
         value = error;
+        transfer = undefined;
       }
       if (transfer) return postMoving(id, method, value, transfer);
     }
