@@ -10,7 +10,7 @@ import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import { summarizeError } from '../../observability/events.js';
 import { decodeError } from '../../serialize/errors.js';
-import { copyLargeBuffers } from '../../serialize/large-copies.js';
+import { copyLargeBuffers, isBinary } from '../../serialize/large-copies.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
@@ -131,7 +131,7 @@ export class IpcTransport implements Transport {
     // can't move: its marks are left alone and the value is copied, never an error.
     let transfer: object[] | undefined;
     let args = call.args;
-    if (this.movable) {
+    if (this.movable && (movesUsed() || hasBinary(args))) {
       try {
         if (movesUsed()) transfer = collectMoves(args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
         // Big buffers copied here and the copies moved (see large-copies); call.args stays as it
@@ -425,3 +425,11 @@ function uncloneableArgument(className: string, call: TransportCall, error: Erro
   return new TypeError(`The arguments of ${className}.${method} cannot be sent to the worker: ${error.message}`);
 }
 
+/** Whether any argument is binary data (see large-copies); no call at all for the usual arguments. */
+function hasBinary(args: readonly unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    if (typeof value === 'object' && value !== null && isBinary(value)) return true;
+  }
+  return false;
+}

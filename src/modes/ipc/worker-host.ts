@@ -8,7 +8,7 @@ import { WorkerRuntime, type RuntimeOptions } from '../../runtime/runtime.js';
 import type { Settler } from '../transport.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
-import { copyLargeBuffers } from '../../serialize/large-copies.js';
+import { copyLargeBuffers, isBinary } from '../../serialize/large-copies.js';
 import { collectMoves, movesUsed } from '../../serialize/transfer.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { WorkerLimitsClient } from './worker-limits.js';
@@ -122,7 +122,7 @@ export function runWorkerHost(port: HostPort): void {
   };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
     // Thread workers only: marks are looked for once move() was called here; big buffers are copied here and moved.
-    if (ok && port.transfers) {
+    if (ok && port.transfers && (movesUsed() || (typeof value === 'object' && value !== null && isBinary(value)))) {
       let transfer: object[] | undefined;
       try {
         if (movesUsed()) transfer = collectMoves([value], () => `The result of ${className}.${method}`);
