@@ -7,10 +7,14 @@ const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
 
-/** @internal Whoever waits on a future: an object, so a waiter can be one allocation, not three. */
+/**
+ * @internal Whoever waits on a future: an object, so a waiter can be one allocation, not three.
+ * `tag` is the number given to {@link Future.listen}: one listener can wait on many futures and
+ * tell them apart (gather's listener is one object for all its futures, not one per future).
+ */
 export interface FutureListener<T = unknown> {
-  onValue(v: T): void;
-  onError(e: unknown): void;
+  onValue(v: T, tag: number): void;
+  onError(e: unknown, tag: number): void;
 }
 
 /** Options for {@link Future.result} and {@link Future.exception}. */
@@ -28,8 +32,10 @@ export interface WaitOptions {
  */
 export class Future<T> implements PromiseLike<T> {
   private state: State = PENDING;
+  /** The value or the error once settled; while pending, the tag of a single listener (see listen). */
   private value: unknown;
-  private listeners: FutureListener<T>[] | FutureListener<T> | undefined;
+  /** One listener, or listeners and their tags in turn: [listener, tag, listener, tag…]. */
+  private listeners: (FutureListener<T> | number)[] | FutureListener<T> | undefined;
   private wasCancelled = false;
   /** @internal Reaches whoever runs the call when it is cancelled; subclasses that run calls override it. */
   protected onCancel(): void {}
@@ -72,17 +78,19 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal */
   resolve(value: T): void {
     if (this.state !== PENDING) return;
+    const tag = this.value as number;
     this.state = FULFILLED;
     this.value = value;
-    this.flush();
+    this.flush(tag);
   }
 
   /** @internal */
   reject(error: unknown): void {
     if (this.state !== PENDING) return;
+    const tag = this.value as number;
     this.state = REJECTED;
     this.value = error;
-    this.flush();
+    this.flush(tag);
   }
 
   /** @internal settles this future the way `source` settles. */
@@ -167,24 +175,27 @@ export class Future<T> implements PromiseLike<T> {
     this.listen({ onValue, onError });
   }
 
-  /** @internal {@link subscribe} with a listener object. */
-  listen(l: FutureListener<T>): void {
+  /** @internal {@link subscribe} with a listener object, which gets `tag` back with the outcome. */
+  listen(l: FutureListener<T>, tag = 0): void {
     // `value` holds T once fulfilled (and the error once rejected): one field, so one cast.
-    if (this.state === FULFILLED) return l.onValue(this.value as T);
-    if (this.state === REJECTED) return l.onError(this.value);
-    if (this.listeners === undefined) this.listeners = l;
-    else if (Array.isArray(this.listeners)) this.listeners.push(l);
-    else this.listeners = [this.listeners, l];
+    if (this.state === FULFILLED) return l.onValue(this.value as T, tag);
+    if (this.state === REJECTED) return l.onError(this.value, tag);
+    // The one listener's tag waits in `value`, unused until the future settles: no field for it.
+    if (this.listeners === undefined) {
+      this.listeners = l;
+      this.value = tag;
+    } else if (Array.isArray(this.listeners)) this.listeners.push(l, tag);
+    else this.listeners = [this.listeners, this.value as number, l, tag];
   }
 
-  private flush(): void {
+  private flush(tag: number): void {
     const ls = this.listeners;
     if (ls === undefined) return;
     this.listeners = undefined;
     const fulfilled = this.state === FULFILLED;
     // No array for the common single listener: this runs once per call.
-    if (!Array.isArray(ls)) notify(ls, fulfilled, this.value);
-    else for (const l of ls) notify(l, fulfilled, this.value);
+    if (!Array.isArray(ls)) notify(ls, fulfilled, this.value, tag);
+    else for (let i = 0; i < ls.length; i += 2) notify(ls[i] as FutureListener<T>, fulfilled, this.value, ls[i + 1] as number);
   }
 
   get [Symbol.toStringTag](): string {
@@ -193,9 +204,9 @@ export class Future<T> implements PromiseLike<T> {
 }
 
 /** Tells one listener how a future settled (`value` is the T when fulfilled, the error when not). */
-function notify<T>(l: FutureListener<T>, fulfilled: boolean, value: unknown): void {
-  if (fulfilled) l.onValue(value as T);
-  else l.onError(value);
+function notify<T>(l: FutureListener<T>, fulfilled: boolean, value: unknown, tag: number): void {
+  if (fulfilled) l.onValue(value as T, tag);
+  else l.onError(value, tag);
 }
 
 /** True for a {@link Future} or any other thenable. */

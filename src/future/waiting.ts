@@ -42,57 +42,46 @@ export function gather(items: unknown, gatherOptions?: GatherOptions): Promise<u
   const progress = createProgress(options.progress, n);
   const timeout = checkDuration('gather({ timeout })', options.timeout);
   return withTimeout(timeout, 'gather', (settleOk, settleErr) => {
-    const state: GatherState = {
-      out: new Array(n),
-      remaining: n,
-      keys,
-      progress,
-      returnExceptions: options.returnExceptions === true,
-      settleOk,
-      settleErr,
-    };
+    const state = new GatherState(n, keys, progress, options.returnExceptions === true, settleOk, settleErr);
     if (n === 0) return finishGather(state);
     for (let i = 0; i < n; i++) {
       const item = values[i];
-      const slot = new GatherSlot(state, i);
-      if (item instanceof Future) item.listen(slot);
-      else if (isThenable(item)) item.then((v) => slot.onValue(v), (e) => slot.onError(e));
-      else slot.onValue(item);
+      if (item instanceof Future) item.listen(state, i);
+      else if (isThenable(item)) item.then((v) => state.onValue(v, i), (e) => state.onError(e, i));
+      else state.onValue(item, i);
     }
   });
 }
 
-interface GatherState {
-  out: unknown[];
-  remaining: number;
-  keys: string[] | undefined;
-  progress: ReturnType<typeof createProgress>;
-  returnExceptions: boolean;
-  settleOk: (v: unknown) => void;
-  settleErr: (e: unknown) => void;
-}
+/** A gather in progress: the one listener of all its futures, each telling its index (no object per item). */
+class GatherState implements FutureListener {
+  readonly out: unknown[];
+  private remaining: number;
 
-/** One item of a gather: a single small object per item (gathers of a million futures are common). */
-class GatherSlot implements FutureListener {
   constructor(
-    private readonly state: GatherState,
-    private readonly index: number,
-  ) {}
-
-  onValue(v: unknown): void {
-    const s = this.state;
-    s.out[this.index] = v;
-    s.progress.tick();
-    if (--s.remaining === 0) finishGather(s);
+    n: number,
+    readonly keys: string[] | undefined,
+    readonly progress: ReturnType<typeof createProgress>,
+    private readonly returnExceptions: boolean,
+    readonly settleOk: (v: unknown) => void,
+    private readonly settleErr: (e: unknown) => void,
+  ) {
+    this.out = new Array(n);
+    this.remaining = n;
   }
 
-  onError(e: unknown): void {
-    const s = this.state;
-    if (!s.returnExceptions) {
-      s.progress.close();
-      return s.settleErr(e);
+  onValue(v: unknown, index: number): void {
+    this.out[index] = v;
+    this.progress.tick();
+    if (--this.remaining === 0) finishGather(this);
+  }
+
+  onError(e: unknown, index: number): void {
+    if (!this.returnExceptions) {
+      this.progress.close();
+      return this.settleErr(e);
     }
-    this.onValue(e);
+    this.onValue(e, index);
   }
 }
 
