@@ -32,16 +32,25 @@ export class LatencyRecorder {
    * (docs/decisions/intrusive-pending-list.md).
    */
   sampleNext(): boolean {
-    return this.offered++ < WINDOW || (this.offered & (SAMPLE_EVERY - 1)) === 0;
+    // One read of the field: a second one, first made at call 2049, would lack type feedback in
+    // the optimized caller and throw it away.
+    const offered = ++this.offered;
+    return offered <= WINDOW || (offered & (SAMPLE_EVERY - 1)) === 0;
   }
-  private sum = 0;
-  private max = 0;
+  /**
+   * Sum and max of every measured call, in a typed array rather than two fields: a field that
+   * starts as 0 and later holds a fraction changes the object's hidden class, which throws away
+   * optimized code that checked the old one (sampleNext was deoptimized that way at the start of a
+   * fresh pool's second batch of calls).
+   */
+  private readonly totals = new Float64Array(2);
 
   record(ms: number): void {
     this.ring[this.count % WINDOW] = ms;
     this.count++;
-    this.sum += ms;
-    if (ms > this.max) this.max = ms;
+    const totals = this.totals;
+    totals[0] += ms;
+    if (ms > totals[1]) totals[1] = ms;
   }
 
   summary(): LatencySummary {
@@ -51,11 +60,11 @@ export class LatencyRecorder {
     return {
       count: this.count,
       samples: n,
-      mean: this.count === 0 ? 0 : this.sum / this.count,
+      mean: this.count === 0 ? 0 : this.totals[0] / this.count,
       p50: at(0.5),
       p95: at(0.95),
       p99: at(0.99),
-      max: this.max,
+      max: this.totals[1],
     };
   }
 }

@@ -16,10 +16,13 @@ export class IntrusiveList<T extends Linked<T>> {
   size = 0;
 
   add(item: T): void {
-    item.prevLink = this.tail;
+    const tail = this.tail;
+    item.prevLink = tail;
     item.nextLink = undefined;
-    if (this.tail) this.tail.nextLink = item;
-    else this.head = item;
+    if (tail) tail.nextLink = item;
+    // Written on every add, not only into an empty list: a store first made when a list empties
+    // again (a pool's next batch) would find optimized code without feedback for it and throw it away.
+    this.head = this.head ?? item;
     this.tail = item;
     this.size++;
   }
@@ -28,9 +31,10 @@ export class IntrusiveList<T extends Linked<T>> {
   remove(item: T): void {
     const { prevLink: prev, nextLink: next } = item;
     if (prev) prev.nextLink = next;
-    else this.head = next;
     if (next) next.prevLink = prev;
-    else this.tail = prev;
+    // Both ends written every time (see add).
+    this.head = prev ? this.head : next;
+    this.tail = next ? this.tail : prev;
     item.prevLink = item.nextLink = undefined;
     this.size--;
   }

@@ -142,7 +142,11 @@ export class IpcTransport implements Transport {
         return settler.reject(error);
       }
     }
-    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.slotCalls.length;
+    // Always taken from freeSlots (a new one put there first when it is empty): a fresh pool's first
+    // batch only ever makes new slots, and a pop first seen in its second batch would throw away
+    // the send path's optimized code.
+    if (this.freeSlots.length === 0) this.freeSlots.push(this.slotCalls.length);
+    const slot = this.freeSlots.pop()!;
     this.slotCalls[slot] = call;
     this.slotSettlers[slot] = settler;
     this.slotSeq[slot] = -1;
@@ -156,7 +160,7 @@ export class IpcTransport implements Transport {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
-    if (!this.referenced) this.updateRef();
+    this.updateRef();
   }
 
   /**
@@ -259,10 +263,11 @@ export class IpcTransport implements Transport {
   private expectReply(): void {
     // Also while the reply polling warms up and idle() will not poll: it keeps round trips on one
     // vCPU (docs/decisions/ipc-reply-immediate.md).
-    if (this.replySpin && !this.awaitingReply) {
-      this.awaitingReply = true;
-      awaitRepliesSoon(this);
-    }
+    // The flag is written every time: a store made only on a turn's first send would lack type
+    // feedback in a fresh pool's optimized code and throw it away (see docs/decisions/warm-paths.md).
+    const already = this.awaitingReply;
+    this.awaitingReply = true;
+    if (this.replySpin && !already) awaitRepliesSoon(this);
   }
 
   private numberPosted(slot: number): void {
@@ -387,10 +392,12 @@ export class IpcTransport implements Transport {
   private updateRef(): void {
     // Starting up counts as busy: someone may be awaiting ready().
     const want = this.pending > 0 || this.stopping || this.starting;
-    if (want === this.referenced) return;
+    // The flag is written every time and the channel told through one call site, which the end
+    // of every batch (unref) has run: a store or call first made when the next batch starts (ref)
+    // would lack type feedback in the send path's optimized code and throw it away.
+    const changed = want !== this.referenced;
     this.referenced = want;
-    if (want) this.channel.ref();
-    else this.channel.unref();
+    if (changed) setReferenced(this.channel, want);
   }
 }
 
@@ -423,6 +430,12 @@ function uncloneableArgument(className: string, call: TransportCall, error: Erro
     }
   }
   return new TypeError(`The arguments of ${className}.${method} cannot be sent to the worker: ${error.message}`);
+}
+
+/** Refs or unrefs the channel (see updateRef: rarely called, so never inlined into the send path). */
+function setReferenced(channel: Channel, referenced: boolean): void {
+  if (referenced) channel.ref();
+  else channel.unref();
 }
 
 /** Whether any argument is binary data (see large-copies); no call at all for the usual arguments. */

@@ -21,7 +21,10 @@ import { markerWriter, type StartedMarkerWriter } from './started-marker.js';
 import { MAX_BATCH, WIRE_STRIDE, type FromWorker, type ToWorker, type WireCalls, type WireResults } from './protocol.js';
 
 export interface HostPort {
-  /** `transfer`: buffers and ports to move, not copy (a process worker copies them). */
+  /**
+   * `transfer`: buffers and ports to move, not copy (a process worker copies them). Must have
+   * copied `msg` when it returns, as postMessage and process.send do: the host reuses its arrays.
+   */
   post(msg: FromWorker, transfer?: readonly object[]): void;
   onMessage(fn: (msg: ToWorker) => void): void;
   exit(code: number): void;
@@ -72,6 +75,8 @@ export function runWorkerHost(port: HostPort): void {
 
   let outbox: WireResults = [];
   let outboxMethods: string[] = [];
+  let spareOutbox: WireResults | undefined = [];
+  let spareOutboxMethods: string[] | undefined = [];
   let flushScheduled = false;
   /** A result that moved buffers went out on its own since the last flush. */
   let movedPosted = false;
@@ -84,10 +89,15 @@ export function runWorkerHost(port: HostPort): void {
     if (spin && runtime && runtime.pending === 0 && !stopping) spin.idle();
   };
   const postResults = () => {
+    // Two pairs of arrays taken in turn, not new ones per batch: a fresh array starts with another
+    // elements kind, which deoptimized settle at a pool's second batch.
+    // (A getter of a result may settle calls while this batch is serialized: they go to the other
+    // pair, or to new arrays if that one is out too.)
     const batch = outbox;
     const batchMethods = outboxMethods;
-    outbox = [];
-    outboxMethods = [];
+    outbox = spareOutbox ?? [];
+    outboxMethods = spareOutboxMethods ?? [];
+    spareOutbox = spareOutboxMethods = undefined;
     try {
       port.post({ t: 'results', batch });
     } catch {
@@ -101,6 +111,9 @@ export function runWorkerHost(port: HostPort): void {
         }
       }
     }
+    batch.length = batchMethods.length = 0;
+    spareOutbox = batch;
+    spareOutboxMethods = batchMethods;
   };
   const postUnsendable = (id: number, method: string, reason: string) => {
     const failure = encodeError(new TypeError(`The result of ${className}.${method} cannot be sent back from the worker: ${reason}`));
