@@ -14,7 +14,6 @@
  */
 import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.js';
 import type { Settler, Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
-import { IntrusiveList } from '../util/linked-list.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
 import { CallNotStartedError } from '../modes/not-started.js';
 
@@ -76,12 +75,12 @@ class Member implements WorkerLoad {
   transport!: Transport;
   /** The transport the pool last asked to terminate a call's worker. */
   terminated?: Transport;
-  /** Calls in flight on this member, in send order. */
-  readonly inFlight = new IntrusiveList<PoolCall>();
-
-  get active(): number {
-    return this.inFlight.size;
-  }
+  /**
+   * Calls in flight on this member. A count, not a list: a dead member's transport hands each of
+   * its calls back itself, so the pool never walks them, and every byte a call holds costs while
+   * a caller keeps a batch of futures (docs/decisions/warm-paths.md).
+   */
+  active = 0;
 
   constructor(readonly index: number) {}
 }
@@ -90,17 +89,39 @@ class Member implements WorkerLoad {
  * One call's journey through the pool; it is the settler its member transport sees, and the
  * call's `poolEntry`, which is how cancel/terminate/hedging find it without a table by id.
  */
+const DONE = 1;
+const CANCELLED = 2;
+const RESENDS_SHIFT = 2;
+
 class PoolCall implements Settler {
   /** The member running the call; undefined while it waits in the pool's queue and once it is done. */
   member?: Member = undefined;
-  prevLink?: PoolCall = undefined;
-  nextLink?: PoolCall = undefined;
+  /** `done` and `cancelled` as bits, crash re-sends above them: one field, not three (see Member.active). */
+  private flags = 0;
+
   /** Settled, dropped by cancel, or rejected by stop: no longer the pool's business. */
-  done = false;
-  /** Re-sends after a crash that may have run it (bounded by the method's numRetries). */
-  crashResends = 0;
+  get done(): boolean {
+    return (this.flags & DONE) !== 0;
+  }
+  markDone(): void {
+    this.flags |= DONE;
+  }
+
   /** Cancelled by the caller: never re-sent after a crash. */
-  cancelled = false;
+  get cancelled(): boolean {
+    return (this.flags & CANCELLED) !== 0;
+  }
+  markCancelled(): void {
+    this.flags |= CANCELLED;
+  }
+
+  /** Re-sends after a crash that may have run it (bounded by the method's numRetries). */
+  get crashResends(): number {
+    return this.flags >> RESENDS_SHIFT;
+  }
+  countCrashResend(): void {
+    this.flags += 1 << RESENDS_SHIFT;
+  }
 
   constructor(
     readonly pool: PoolTransport,
@@ -202,7 +223,7 @@ export class PoolTransport implements Transport {
   cancel(call: TransportCall): boolean {
     const pc = this.entryOf(call);
     if (!pc) return false;
-    pc.cancelled = true;
+    pc.markCancelled();
     const member = pc.member;
     if (!member) {
       if (!removeFrom(this.waiting, pc) && !removeFrom(this.requeued, pc)) return false;
@@ -247,7 +268,7 @@ export class PoolTransport implements Transport {
     const member = pc.member;
     if (!member || pc.done) return;
     this.leave(pc, member);
-    if (this.settings.onDemand && member.inFlight.size === 0) this.retireOnDemand(member);
+    if (this.settings.onDemand && member.active === 0) this.retireOnDemand(member);
     if (failed && value instanceof WorkerCrashedError) {
       if (value instanceof CallNotStartedError ? this.sendAgain(pc) : this.retryAfterCrash(pc)) return;
       // Handed back after the pool gave up: the reason is the pool's.
@@ -269,8 +290,10 @@ export class PoolTransport implements Transport {
   }
 
   private untrack(pc: PoolCall): void {
-    pc.done = true;
+    pc.markDone();
     this.open--;
+    // The call's future may be kept long after (see HandleCore.settled): it should not keep this.
+    if (pc.call.poolEntry === pc) pc.call.poolEntry = undefined;
   }
 
   /** This pool's live entry for `call`, if the call is waiting or in flight here. */
@@ -281,7 +304,7 @@ export class PoolTransport implements Transport {
 
   /** `pc` no longer runs on `member` (settled, dropped, or about to be re-sent). */
   private leave(pc: PoolCall, member: Member): void {
-    member.inFlight.remove(pc);
+    member.active--;
     pc.member = undefined;
   }
 
@@ -338,7 +361,7 @@ export class PoolTransport implements Transport {
     if (this.stopping) return;
     const startFailed = !member.up && member.terminated !== transport;
     if (this.settings.onDemand) {
-      if (member.inFlight.size === 0) this.retireOnDemand(member);
+      if (member.active === 0) this.retireOnDemand(member);
       if (startFailed) this.onStartFailure(undefined, error);
       return;
     }
@@ -414,7 +437,7 @@ export class PoolTransport implements Transport {
     pc.member = member;
     member.dispatched++;
     this.dispatched++;
-    member.inFlight.add(pc);
+    member.active++;
     member.transport.send(pc.call, pc);
   }
 
@@ -444,7 +467,7 @@ export class PoolTransport implements Transport {
   /** A call that may have run when its worker died: re-sent only within its method's numRetries. */
   private retryAfterCrash(pc: PoolCall): boolean {
     if (pc.crashResends >= this.settings.crashRetriesFor(pc.call.method) || !this.sendAgain(pc)) return false;
-    pc.crashResends++;
+    pc.countCrashResend();
     return true;
   }
 
