@@ -2,9 +2,10 @@
  * payload: a Float64Array of 1 KB, 1 MB, 16 MB and 64 MB to a worker and back, one call at a time,
  * one worker — concurry's thread worker by copy (structured clone) and by `move()`, its process
  * worker (a move is a copy there), vs piscina's clone and `Piscina.move()`, and raw worker_threads
- * postMessage as the copy floor. The worker writes one element and returns the buffer. Targets: move ≤ 1.2× piscina move() at every size and ≤ 2 ms for
- * 16 MB; copy ≤ piscina clone at every size. Moves, copies and the process worker are each
- * measured in a fresh process of their own (see measureGroup).
+ * postMessage as the copy floor. The worker writes one element and returns the buffer. Targets:
+ * move ≤ 1.2× piscina move() at every size and ≤ 2 ms for 16 MB; copy ≤ piscina clone at every
+ * size. Moves, copies and the process worker are each measured in a fresh process of their own
+ * (see measureGroup).
  */
 import { fileURLToPath } from 'node:url';
 import { Worker as NodeWorker } from 'node:worker_threads';

@@ -3,20 +3,8 @@
  *
  * postMessage copies an ArrayBuffer twice: the sender serializes it into a growing message buffer,
  * the receiver allocates another and copies it out again. Copying it here (`buffer.slice(0)`) and
- * moving the copy gives the receiver the same bytes with one copy and one allocation. Raw
- * worker_threads round trips on the 2-core VM, median ms (`scratch` runs of 2 000 trips, side by side):
- *
- * | size   | structured clone | slice + move |
- * |--------|------------------|--------------|
- * | 1 KB   | 0.041            | 0.044        |
- * | 16 KB  | 0.058            | 0.059        |
- * | 64 KB  | 0.059            | 0.055        |
- * | 256 KB | 0.105–0.141      | 0.077–0.085  |
- * | 1 MB   | 0.61–0.63        | 0.30–0.38    |
- * | 16 MB  | 56–103           | 12–14        |
- * | 64 MB  | 942–995          | 418          |
- *
- * Hence the 64 KB floor: below it moving costs what it saves.
+ * moving the copy gives the receiver the same bytes with one copy and one allocation; below 64 KB
+ * moving costs what it saves (docs/decisions/copy-then-move.md).
  *
  * What the receiver sees is what structured clone gives it: a fresh buffer of the whole
  * ArrayBuffer (a view keeps its offset and length; a Node Buffer arrives as a Uint8Array), two
@@ -26,7 +14,7 @@
  * two copies instead of one. Shared, resizable and detached buffers are left to structured clone too.
  */
 
-/** Buffers from this many bytes up are copied by the sender and the copy moved (see the table above). */
+/** Buffers from this many bytes up are copied by the sender and the copy moved (docs/decisions/copy-then-move.md). */
 export const COPY_THEN_MOVE_MIN_BYTES = 64 * 1024;
 
 /** What a call sends in place of `values`, and the copies it moves. */
