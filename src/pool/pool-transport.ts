@@ -78,21 +78,22 @@ class Member implements WorkerLoad {
   /**
    * Calls in flight on this member. A count, not a list: a dead member's transport hands each of
    * its calls back itself, so the pool never walks them, and every byte a call holds costs while
-   * a caller keeps a batch of futures (docs/decisions/warm-paths.md).
+   * a caller keeps a batch of futures (docs/decisions/call-footprint.md).
    */
   active = 0;
 
   constructor(readonly index: number) {}
 }
 
-/**
- * One call's journey through the pool; it is the settler its member transport sees, and the
- * call's `poolEntry`, which is how cancel/terminate/hedging find it without a table by id.
- */
+/** PoolCall's flags: two bits, then the crash re-send count. */
 const DONE = 1;
 const CANCELLED = 2;
 const RESENDS_SHIFT = 2;
 
+/**
+ * One call's journey through the pool; it is the settler its member transport sees, and the
+ * call's `poolEntry`, which is how cancel/terminate/hedging find it without a table by id.
+ */
 class PoolCall implements Settler {
   /** The member running the call; undefined while it waits in the pool's queue and once it is done. */
   member?: Member = undefined;

@@ -53,8 +53,8 @@ export function copyLargeBuffers(values: readonly unknown[], moved: readonly obj
  * Whether `value` is binary data that {@link copyLargeBuffers} might copy: the cheap test a call
  * makes before that (calls are the hot path, and most carry numbers, strings and plain objects).
  */
-export function isBinary(value: object): boolean {
-  return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+export function isBinary(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value instanceof ArrayBuffer || ArrayBuffer.isView(value));
 }
 
 /** The whole plain ArrayBuffer behind `value` when it is big enough to copy here; undefined otherwise. */

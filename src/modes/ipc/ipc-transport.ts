@@ -10,8 +10,7 @@ import { CallNotStartedError } from '../not-started.js';
 import { mayHaveStarted } from './started-marker.js';
 import { summarizeError } from '../../observability/events.js';
 import { decodeError } from '../../serialize/errors.js';
-import { copyLargeBuffers, isBinary } from '../../serialize/large-copies.js';
-import { collectMoves, movesUsed } from '../../serialize/transfer.js';
+import { mayTransfer, prepareTransfer } from '../../serialize/outgoing.js';
 import { encodeOptions } from '../../serialize/options.js';
 import { clearLongTimeout, setLongTimeout } from '../../util/long-timeout.js';
 import { sdkClassesLoading } from '../../serialize/sdk-errors.js';
@@ -129,15 +128,14 @@ export class IpcTransport implements Transport {
     if (this.dead) return settler.reject(this.dead);
     // Only a thread that called move() looks for marks: calls without moves pay one load. A process
     // can't move: its marks are left alone and the value is copied, never an error.
+    // Big buffers are copied here and the copies moved (see large-copies); call.args stays as it
+    // is, for a call sent again to another worker.
     let transfer: object[] | undefined;
     let args = call.args;
-    if (this.movable && (movesUsed() || hasBinary(args))) {
+    if (this.movable && mayTransfer(args)) {
       try {
-        if (movesUsed()) transfer = collectMoves(args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
-        // Big buffers copied here and the copies moved (see large-copies); call.args stays as it
-        // is, for a call sent again to another worker.
-        const copied = copyLargeBuffers(args, transfer);
-        if (copied) ({ values: args, transfer } = copied);
+        const outgoing = prepareTransfer(args, (i) => `Argument ${i + 1} of ${this.init.workerClass.name}.${call.method}`);
+        if (outgoing) ({ values: args, transfer } = outgoing);
       } catch (error) {
         return settler.reject(error);
       }
@@ -436,13 +434,4 @@ function uncloneableArgument(className: string, call: TransportCall, error: Erro
 function setReferenced(channel: Channel, referenced: boolean): void {
   if (referenced) channel.ref();
   else channel.unref();
-}
-
-/** Whether any argument is binary data (see large-copies); no call at all for the usual arguments. */
-function hasBinary(args: readonly unknown[]): boolean {
-  for (let i = 0; i < args.length; i++) {
-    const value = args[i];
-    if (typeof value === 'object' && value !== null && isBinary(value)) return true;
-  }
-  return false;
 }

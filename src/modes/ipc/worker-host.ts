@@ -8,8 +8,7 @@ import { WorkerRuntime, type RuntimeOptions } from '../../runtime/runtime.js';
 import type { Settler } from '../transport.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
-import { copyLargeBuffers, isBinary } from '../../serialize/large-copies.js';
-import { collectMoves, movesUsed } from '../../serialize/transfer.js';
+import { mayTransferOne, prepareTransfer } from '../../serialize/outgoing.js';
 import type { RetryBudgetClient } from '../../retry/budget.js';
 import { WorkerLimitsClient } from './worker-limits.js';
 import { locateFailureMessage, type LocateAttempt } from './worker-messages.js';
@@ -134,19 +133,16 @@ export function runWorkerHost(port: HostPort): void {
     }
   };
   const settle = (id: number, method: string, ok: boolean, value: unknown) => {
-    // Thread workers only: marks are looked for once move() was called here; big buffers are copied here and moved.
-    if (ok && port.transfers && (movesUsed() || (typeof value === 'object' && value !== null && isBinary(value)))) {
-      let transfer: object[] | undefined;
+    // Thread workers only: buffers marked with move() go, and big ones are copied here and moved.
+    if (ok && port.transfers && mayTransferOne(value)) {
+      let outgoing;
       try {
-        if (movesUsed()) transfer = collectMoves([value], () => `The result of ${className}.${method}`);
-        const copied = copyLargeBuffers([value], transfer);
-        if (copied) ({ values: [value], transfer } = copied);
+        outgoing = prepareTransfer([value], () => `The result of ${className}.${method}`);
       } catch (error) {
         ok = false;
         value = error;
-        transfer = undefined;
       }
-      if (transfer) return postMoving(id, method, value, transfer);
+      if (outgoing) return postMoving(id, method, outgoing.values[0], outgoing.transfer);
     }
     outbox.push(id, ok, ok ? value : encodeError(value));
     outboxMethods.push(method);
