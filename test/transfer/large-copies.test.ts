@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COPY_THEN_MOVE_MIN_BYTES, copyLargeBuffers } from '../../src/serialize/large-copies.js';
+import { mayTransfer, prepareTransfer } from '../../src/serialize/outgoing.js';
+import { move } from '../../src/serialize/transfer.js';
 
 describe('copyLargeBuffers', () => {
   const big = () => new Uint8Array(COPY_THEN_MOVE_MIN_BYTES).fill(3);
@@ -36,5 +38,27 @@ describe('copyLargeBuffers', () => {
     const out = copyLargeBuffers([Buffer.alloc(COPY_THEN_MOVE_MIN_BYTES, 1)], undefined)!;
     const [copy] = out.values as [Uint8Array];
     expect([Buffer.isBuffer(copy), copy instanceof Uint8Array, copy[0]]).toEqual([false, true, 1]);
+  });
+});
+
+describe('prepareTransfer (what a thread call or result sends)', () => {
+  it('sends plain values as they are, and moves nothing', () => {
+    expect(prepareTransfer([1, 'a', { b: 2 }], () => 'x')).toBeUndefined();
+  });
+
+  it('moves what move() marked and copies the big ones, marked buffers first in the list', () => {
+    const marked = move(new Uint8Array(16));
+    const big = new Uint8Array(COPY_THEN_MOVE_MIN_BYTES);
+    expect(mayTransfer([big])).toBe(true);
+    const out = prepareTransfer([marked, big], (i) => `arg ${i}`)!;
+    expect(out.values[0]).toBe(marked);
+    expect(out.values[1]).not.toBe(big);
+    expect(out.transfer).toEqual([marked.buffer, (out.values[1] as Uint8Array).buffer]);
+    expect(out.transfer[0]).toBe(marked.buffer);
+  });
+
+  it('names the culprit when a buffer is moved twice', () => {
+    const a = move(new Uint8Array(16));
+    expect(() => prepareTransfer([a, move(a)], (i) => `Argument ${i + 1}`)).toThrow(/Argument 2 cannot be moved: its buffer is moved twice/);
   });
 });
