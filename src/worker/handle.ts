@@ -6,7 +6,7 @@
  */
 import { CancelledError, WorkerStoppedError } from '../errors.js';
 import { checkDuration, checkOneOf, checkOptionsArgument, configError } from '../config/validate.js';
-import { Future } from '../future/future.js';
+import { FUTURE_SETTLING_FIELDS, Future } from '../future/future.js';
 import { argsNeedUnwrapping, unwrapDeep } from '../future/unwrap.js';
 import type { Transport, TransportCall } from '../modes/transport.js';
 import { RUNTIME_EVENT_TYPES, type RuntimeEvent, type RuntimeEventType } from '../observability/events.js';
@@ -15,6 +15,7 @@ import type { CallGuard, CircuitView, GuardStats, GuardTarget } from '../resilie
 import { LatencyRecorder, type LatencySummary } from '../observability/latency.js';
 import { eventChannel, publishEvent } from '../observability/diagnostics.js';
 import { IntrusiveList } from '../util/linked-list.js';
+import { generalizeFields } from '../util/field-shapes.js';
 
 /** Per-method counters reported by `handle.stats()`. */
 export interface MethodStats extends GuardStats {
@@ -129,6 +130,19 @@ class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
     super.resolve(value);
   }
 }
+
+// Primed when the module loads (see util/field-shapes.ts): the fields a call writes once it is
+// sent (transport slot, pool entry, guard record, pending-list links) or settled (arguments let go).
+generalizeFields(new CallFuture(0, '', [], emptyStats(undefined as never)), [
+  ...FUTURE_SETTLING_FIELDS,
+  'args',
+  'guarded',
+  'poolEntry',
+  'wireSlot',
+  'prevLink',
+  'nextLink',
+  'startedAt',
+]);
 
 interface HeldCall {
   future: CallFuture;

@@ -158,7 +158,6 @@ export class IpcTransport implements Transport {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
-    this.updateRef();
   }
 
   /**
@@ -236,6 +235,9 @@ export class IpcTransport implements Transport {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
+    // The channel is referenced here, once per message, not in send(): a store first made when a
+    // batch starts would find send()'s optimized code without feedback for it (see updateRef).
+    if (!this.referenced) this.updateRef();
     const batch = this.outbox;
     this.outbox = [];
     try {
@@ -390,9 +392,10 @@ export class IpcTransport implements Transport {
   private updateRef(): void {
     // Starting up counts as busy: someone may be awaiting ready().
     const want = this.pending > 0 || this.stopping || this.starting;
-    // The flag is written every time and the channel told through one call site, which the end
-    // of every batch (unref) has run: a store or call first made when the next batch starts (ref)
-    // would lack type feedback in the send path's optimized code and throw it away.
+    // The flag is written every time and the channel told through one out-of-line call site. Its
+    // per-call callers are the settle path (unref when the last call settles) and flush (ref, once
+    // per message): code run first when a batch starts would lack type feedback in the optimized
+    // code around it and throw that code away (docs/decisions/warm-paths.md).
     const changed = want !== this.referenced;
     this.referenced = want;
     if (changed) setReferenced(this.channel, want);
