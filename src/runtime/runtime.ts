@@ -44,11 +44,24 @@ export interface RuntimeHooks {
   onStart?: (id: number) => void;
 }
 
+/**
+ * Where {@link WorkerRuntime.runBatch} reports: calls that ran to a plain outcome in its loop go to
+ * `settled`; the others get a settler of their own, as {@link WorkerRuntime.submit} takes one.
+ */
+export interface BatchSink {
+  settled(id: number, method: string, ok: boolean, value: unknown): void;
+  settlerFor(id: number, method: string): Settler;
+}
+
+/** A batch as the worker host receives it: `[id, method, args]` triples; a method may be given by its index in the method names. */
+export type CallTriples = readonly unknown[];
+
 interface RunningCall {
   id: number;
   method: string;
   args: unknown[];
-  settler: Settler;
+  /** Undefined only while runBatch runs the call in its loop: it is given one if the call goes on. */
+  settler: Settler | undefined;
   controller?: AbortController;
   abortReason?: unknown;
   startedAt: number;
@@ -66,10 +79,14 @@ export class WorkerRuntime {
   readonly className: string;
   private readonly maxConcurrency: number;
   private readonly inline: boolean;
+  /** runBatch may run calls in its loop: inline, and calls never overlap (no context to carry across awaits). */
+  private readonly runsInLoop: boolean;
   private readonly queue: RunningCall[] = [];
   private queueHead = 0;
   private readonly running = new IntrusiveList<RunningCall>();
   private readonly originals = new Map<string, (...args: unknown[]) => unknown>();
+  /** The methods without a retry policy: the ones runBatch may run in its loop. */
+  private readonly plainMethods = new Map<string, (...args: unknown[]) => unknown>();
   private readonly policyFor: (method: string) => RetryPolicy | undefined;
   private readonly clock: Clock;
   private readonly attemptLimits: AttemptLimits;
@@ -89,6 +106,7 @@ export class WorkerRuntime {
     this.className = workerClass.name;
     this.maxConcurrency = options.maxConcurrency;
     this.inline = options.inline ?? false;
+    this.runsInLoop = this.inline && this.maxConcurrency === 1;
     this.clock = hooks.clock ?? systemClock;
     const names = publicMethodNames(workerClass);
     this.policyFor = options.retry ? resolveRetryPolicies(options.retry, names) : () => undefined;
@@ -106,6 +124,7 @@ export class WorkerRuntime {
       let fn = member as (...args: unknown[]) => unknown;
       if (chaos) fn = withChaos(name, fn, chaos, chaosDraw!, this.clock);
       this.originals.set(name, fn);
+      if (this.policyFor(name) === undefined) this.plainMethods.set(name, fn);
       // Only calls that enter from a handle get retries and validation; the instance's own methods
       // stay untouched, so `this.helper()` inside a method is a plain call.
     }
@@ -145,6 +164,53 @@ export class WorkerRuntime {
     this.pump();
   };
 
+  /**
+   * Runs a batch of calls in order, as {@link submit} would one by one. A call that finds the
+   * runtime idle and calls a method without a retry policy, which returns a plain value or throws,
+   * runs right in this loop and goes to `sink.settled`: no settler, no queue, and few enough
+   * functions per call that V8 optimizes the worker's call path within a fresh pool's first
+   * thousand calls (docs/decisions/worker-batch-loop.md). Every other call takes the general path.
+   */
+  runBatch(calls: CallTriples, methodNames: readonly string[], sink: BatchSink): void {
+    for (let i = 0; i < calls.length; i += 3) {
+      const id = calls[i] as number;
+      const ref = calls[i + 1];
+      const method = typeof ref === 'number' ? methodNames[ref] : (ref as string);
+      const args = calls[i + 2] as unknown[];
+      const fn = this.plainMethods.get(method);
+      if (fn === undefined || !this.runsInLoop || this.running.size !== 0 || this.queueHead !== this.queue.length || this.attemptLimits.used) {
+        this.submit(id, method, args, sink.settlerFor(id, method));
+        continue;
+      }
+      const call: RunningCall = { id, method, args, settler: undefined, startedAt: 0, ctx: undefined, prevLink: undefined, nextLink: undefined, finished: false };
+      this.begin(call);
+      this.currentAttempt = undefined;
+      this.currentCall = call;
+      let out: unknown;
+      try {
+        out = fn.apply(this.instance, args);
+      } catch (error) {
+        this.end(call);
+        sink.settled(id, method, false, error);
+        continue;
+      }
+      if (!this.attemptLimits.used && (out === null || (typeof out !== 'object' && typeof out !== 'function'))) {
+        this.end(call);
+        sink.settled(id, method, true, out);
+        continue;
+      }
+      // A thenable or an object (its `then` must be looked at), or limits taken during the call.
+      call.settler = sink.settlerFor(id, method);
+      try {
+        if (this.attemptLimits.used) out = this.attemptLimits.releaseAfter(this.currentContext()!, out);
+      } catch (error) {
+        this.finish(call, true, error);
+        continue;
+      }
+      this.conclude(call, out);
+    }
+  }
+
   /** Drops a queued call (true) or aborts a running one's signal (false). */
   cancel(id: number, reason: unknown = new CancelledError('Call was cancelled')): boolean {
     for (let i = this.queueHead; i < this.queue.length; i++) {
@@ -170,7 +236,7 @@ export class WorkerRuntime {
     const queued = this.queue.splice(this.queueHead);
     this.queue.length = 0;
     this.queueHead = 0;
-    for (const call of queued) call.settler.reject(new CancelledError('Worker stopped before the call ran'));
+    for (const call of queued) call.settler!.reject(new CancelledError('Worker stopped before the call ran'));
     if (this.running.size === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setLongTimeout(() => {
@@ -201,9 +267,7 @@ export class WorkerRuntime {
   }
 
   private start(call: RunningCall): void {
-    this.hooks.onStart?.(call.id);
-    this.running.add(call);
-    call.startedAt = this.clock.now();
+    this.begin(call);
     let out: unknown;
     try {
       out = this.execute(call);
@@ -211,6 +275,18 @@ export class WorkerRuntime {
       this.finish(call, true, error);
       return;
     }
+    this.conclude(call, out);
+  }
+
+  /** A call is about to run its method. */
+  private begin(call: RunningCall): void {
+    this.hooks.onStart?.(call.id);
+    this.running.add(call);
+    call.startedAt = this.clock.now();
+  }
+
+  /** What a started call's method returned: a plain value settles it, a thenable once it settles. */
+  private conclude(call: RunningCall, out: unknown): void {
     if (out === null || (typeof out !== 'object' && typeof out !== 'function')) {
       this.finish(call, false, out);
       return;
@@ -291,15 +367,20 @@ export class WorkerRuntime {
 
   private finish(call: RunningCall, failed: boolean, value: unknown): void {
     if (call.finished) return;
+    this.end(call);
+    if (failed) call.settler!.reject(value);
+    else call.settler!.resolve(value);
+    this.pump();
+  }
+
+  /** A call is no longer running (its outcome is reported next). */
+  private end(call: RunningCall): void {
     call.finished = true;
     this.running.remove(call);
     if (this.currentCall === call) {
       this.currentCall = undefined;
       this.currentAttempt = undefined;
     }
-    if (failed) call.settler.reject(value);
-    else call.settler.resolve(value);
-    this.pump();
   }
 
   private pumping = false;

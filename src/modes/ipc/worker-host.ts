@@ -4,7 +4,7 @@
  * requests back. Started by workers/bootstrap.mjs.
  */
 import { CancelledError, WorkerInitError } from '../../errors.js';
-import { WorkerRuntime, type RuntimeOptions } from '../../runtime/runtime.js';
+import { WorkerRuntime, type BatchSink, type RuntimeOptions } from '../../runtime/runtime.js';
 import type { Settler } from '../transport.js';
 import { decodeOptions } from '../../serialize/options.js';
 import { encodeError, decodeError, describeThrown } from '../../serialize/errors.js';
@@ -166,6 +166,7 @@ export function runWorkerHost(port: HostPort): void {
     }
   }
   const settlerFor = (id: number, method = 'the call') => new CallSettler(id, method);
+  const sink: BatchSink = { settled: settle, settlerFor };
   /** True while the calls of a message are being submitted (sync methods run right there). */
   let inRun = false;
   const onStart = (slot: number) => {
@@ -191,12 +192,7 @@ export function runWorkerHost(port: HostPort): void {
     if (!runtime) return;
     inRun = true;
     try {
-      for (let i = 0; i < batch.length; i += WIRE_STRIDE) {
-        const id = batch[i] as number;
-        const ref = batch[i + 1];
-        const method = typeof ref === 'number' ? methods[ref] : (ref as string);
-        runtime.submit(id, method, batch[i + 2] as unknown[], settlerFor(id, method));
-      }
+      runtime.runBatch(batch, methods, sink);
     } finally {
       inRun = false;
     }
