@@ -1,7 +1,7 @@
 import { CancelledError, TimeoutError } from '../errors.js';
 import { checkDuration, checkOptionsArgument } from '../config/validate.js';
 import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
-import { generalizeFields } from '../util/field-shapes.js';
+import { primeFields, type FieldsToPrime } from '../util/field-shapes.js';
 
 type State = 0 | 1 | 2; // pending, fulfilled, rejected
 const PENDING = 0;
@@ -205,12 +205,12 @@ export class Future<T> implements PromiseLike<T> {
 }
 
 /**
- * @internal The fields a future writes when someone waits on it and when it settles: a subclass
- * whose instances are made per call primes them on its own throwaway (see util/field-shapes.ts).
+ * @internal The fields a future rewrites when it settles (or is cancelled): a subclass whose
+ * instances are made per call primes them on its own throwaway (see util/field-shapes.ts).
  */
-export const FUTURE_SETTLING_FIELDS: readonly string[] = ['state', 'value', 'listeners', 'wasCancelled'];
+export const FUTURE_SETTLING_FIELDS = { any: ['value', 'listeners', 'wasCancelled'], smallIntegers: ['state'] } as const satisfies FieldsToPrime;
 
-generalizeFields(new Future(), FUTURE_SETTLING_FIELDS);
+primeFields(new Future(), FUTURE_SETTLING_FIELDS);
 
 /** Tells one listener how a future settled (`value` is the T when fulfilled, the error when not). */
 function notify<T>(l: FutureListener<T>, fulfilled: boolean, value: unknown, tag: number): void {

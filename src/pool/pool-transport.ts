@@ -16,7 +16,7 @@ import { CancelledError, WorkerCrashedError, WorkerInitError } from '../errors.j
 import type { Settler, Transport, TransportCall, TransportFactory, TransportInit } from '../modes/transport.js';
 import { createBalancer, type Balancer, type LoadBalancing, type WorkerLoad } from './balancers.js';
 import { CallNotStartedError } from '../modes/not-started.js';
-import { generalizeFields } from '../util/field-shapes.js';
+import { primeFields } from '../util/field-shapes.js';
 
 /**
  * Failed starts in a row (of one worker; of any worker in an onDemand pool) after which the pool
@@ -142,7 +142,7 @@ class PoolCall implements Settler {
 
 // Primed when the module loads (see util/field-shapes.ts): a call's member changes as it is sent
 // and settled, its flags as it ends.
-generalizeFields(new PoolCall(undefined as never, undefined as never, undefined as never), ['member', 'flags']);
+primeFields(new PoolCall(undefined as never, undefined as never, undefined as never), { any: ['member'], smallIntegers: ['flags'] });
 
 export class PoolTransport implements Transport {
   private readonly members: Member[] = [];
