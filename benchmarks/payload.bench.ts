@@ -53,14 +53,25 @@ function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => P
   };
 }
 
+/** Per contender: ms per round trip, the mean over every trip and the median trip. */
+interface TripTimes {
+  mean: Record<string, number>;
+  median: Record<string, number>;
+}
+
 /**
- * Median ms per round trip, each trip timed on its own with the contenders taking turns (the order
- * flipping every round). On this VM a 1 MB round trip runs at ~0.7 ms or at ~4–9 ms in phases that
+ * Mean and median ms per round trip, each trip timed on its own with the contenders taking turns
+ * (the order flipping every round). The targets are judged on the mean (total time ÷ trips: what
+ * a stream of calls costs). A 64 MB move's trips are bimodal — most take ~0.05–0.2 ms, one in five
+ * or so 1–9 ms, when V8 collects the caller's heap for the 64 MB of outside memory each trip
+ * brings — and the median lands in the steep part between: the same code measured 1.01× and 2.3×
+ * piscina's median in two runs minutes apart, while its mean was 0.72–0.96× piscina's
+ * (docs/performance.md, payload). On this VM a 1 MB round trip runs at ~0.7 ms or at ~4–9 ms in phases that
  * last a hundred trips or more — for raw worker_threads' postMessage too (memory, not the pool) —
  * so contenders measured one block after the other landed in different phases: concurry's copy
  * measured 2.4–5.2 ms against piscina's 1.5–2.0 ms in runs where both took ~0.7 ms side by side.
  */
-async function interleaved(trippers: Tripper[], rounds: number, warmup: number): Promise<Record<string, number>> {
+async function interleaved(trippers: Tripper[], rounds: number, warmup: number): Promise<TripTimes> {
   for (const t of trippers) for (let i = 0; i < warmup; i++) await t.trip();
   const times = trippers.map((): number[] => []);
   for (let r = 0; r < rounds; r++) {
@@ -71,7 +82,10 @@ async function interleaved(trippers: Tripper[], rounds: number, warmup: number):
       times[i]!.push(performance.now() - t0);
     }
   }
-  return Object.fromEntries(trippers.map((t, i) => [t.name, median(times[i]!)]));
+  return {
+    mean: Object.fromEntries(trippers.map((t, i) => [t.name, times[i]!.reduce((a, b) => a + b, 0) / times[i]!.length])),
+    median: Object.fromEntries(trippers.map((t, i) => [t.name, median(times[i]!)])),
+  };
 }
 
 type Group = 'move' | 'copy' | 'process';
@@ -82,8 +96,8 @@ type Size = (typeof SIZES)[number];
  * and copies run in separate processes: the hundreds of MB a copy leaves behind would otherwise
  * land as garbage-collection pauses on the moves measured next to it.
  */
-async function measureGroup(group: Group, sizes: Size[], reps: number, label = ''): Promise<Record<string, number>[]> {
-  const out: Record<string, number>[] = [];
+async function measureGroup(group: Group, sizes: Size[], reps: number, label = ''): Promise<TripTimes[]> {
+  const out: TripTimes[] = [];
   const stops: (() => Promise<unknown>)[] = [];
   const concurry = async () => {
     const w = Payload.options({ mode: group === 'process' ? 'process' : 'thread' }).init();
@@ -137,16 +151,26 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   const reps = quick ? 2 : 5;
   const sizes = quick ? SIZES.slice(0, 3).map((s) => ({ ...s, ops: Math.max(2, s.ops / 10) })) : SIZES;
   const groups = [
-    ...(['move', 'copy', 'process'] as Group[]).map((group) => runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps })),
-    runInChild<Record<string, number>[]>(import.meta.url, 'PAYLOAD_CHILD', { group: 'copy', sizes, reps, label: ONE_ARENA_LABEL }, ONE_ARENA),
+    ...(['move', 'copy', 'process'] as Group[]).map((group) => runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps })),
+    runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group: 'copy', sizes, reps, label: ONE_ARENA_LABEL }, ONE_ARENA),
   ];
-  const rows = sizes.map((size, i) => ({ size: size.label, bytes: size.bytes, msPerCall: Object.assign({}, ...groups.map((g) => g[i])) as Record<string, number> }));
+  const rows = sizes.map((size, i) => ({
+    size: size.label,
+    bytes: size.bytes,
+    /** Mean ms per round trip: what the targets are judged on (see interleaved). */
+    msPerCall: Object.assign({}, ...groups.map((g) => g[i]!.mean)) as Record<string, number>,
+    medianMsPerCall: Object.assign({}, ...groups.map((g) => g[i]!.median)) as Record<string, number>,
+  }));
 
   printMachine();
   const names = Object.keys(rows[0]!.msPerCall);
-  console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (median of every trip; contenders take turns)`);
-  console.log('contender'.padEnd(42) + rows.map((r) => r.size.padStart(11)).join(''));
-  for (const n of names) console.log(n.padEnd(42) + rows.map((r) => r.msPerCall[n]!.toFixed(3).padStart(11)).join(''));
+  const table = (title: string, pick: (row: (typeof rows)[number]) => Record<string, number>) => {
+    console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (${title}; contenders take turns)`);
+    console.log('contender'.padEnd(42) + rows.map((r) => r.size.padStart(11)).join(''));
+    for (const n of names) console.log(n.padEnd(42) + rows.map((r) => pick(r)[n]!.toFixed(3).padStart(11)).join(''));
+  };
+  table('mean of every trip, the targets', (r) => r.msPerCall);
+  table('median trip, informational', (r) => r.medianMsPerCall);
 
   const ratio = (row: (typeof rows)[number], a: string, b: string) => row.msPerCall[a]! / row.msPerCall[b]!;
   const list = (f: (row: (typeof rows)[number]) => number) => rows.map((r) => `${r.size} ${f(r).toFixed(2)}×`).join(', ');
