@@ -86,7 +86,7 @@ export class WorkerRuntime {
   private readonly running = new IntrusiveList<RunningCall>();
   private readonly originals = new Map<string, (...args: unknown[]) => unknown>();
   /** The methods without a retry policy: the ones runBatch may run in its loop. */
-  private readonly plainMethods = new Map<string, (...args: unknown[]) => unknown>();
+  private readonly plainMethods = new Set<string>();
   private readonly policyFor: (method: string) => RetryPolicy | undefined;
   private readonly clock: Clock;
   private readonly attemptLimits: AttemptLimits;
@@ -124,7 +124,7 @@ export class WorkerRuntime {
       let fn = member as (...args: unknown[]) => unknown;
       if (chaos) fn = withChaos(name, fn, chaos, chaosDraw!, this.clock);
       this.originals.set(name, fn);
-      if (this.policyFor(name) === undefined) this.plainMethods.set(name, fn);
+      if (this.policyFor(name) === undefined) this.plainMethods.add(name);
       // Only calls that enter from a handle get retries and validation; the instance's own methods
       // stay untouched, so `this.helper()` inside a method is a plain call.
     }
@@ -177,36 +177,27 @@ export class WorkerRuntime {
       const ref = calls[i + 1];
       const method = typeof ref === 'number' ? methodNames[ref] : (ref as string);
       const args = calls[i + 2] as unknown[];
-      const fn = this.plainMethods.get(method);
-      if (fn === undefined || !this.runsInLoop || this.running.size !== 0 || this.queueHead !== this.queue.length || this.attemptLimits.used) {
+      if (!this.plainMethods.has(method) || !this.runsInLoop || this.running.size !== 0 || this.queueHead !== this.queue.length || this.attemptLimits.used) {
         this.submit(id, method, args, sink.settlerFor(id, method));
         continue;
       }
       const call: RunningCall = { id, method, args, settler: undefined, startedAt: 0, ctx: undefined, prevLink: undefined, nextLink: undefined, finished: false };
       this.begin(call);
-      this.currentAttempt = undefined;
-      this.currentCall = call;
       let out: unknown;
       try {
-        out = fn.apply(this.instance, args);
+        out = this.execute(call);
       } catch (error) {
         this.end(call);
         sink.settled(id, method, false, error);
         continue;
       }
-      if (!this.attemptLimits.used && (out === null || (typeof out !== 'object' && typeof out !== 'function'))) {
+      if (isPlainValue(out)) {
         this.end(call);
         sink.settled(id, method, true, out);
         continue;
       }
       // A thenable or an object (its `then` must be looked at), or limits taken during the call.
       call.settler = sink.settlerFor(id, method);
-      try {
-        if (this.attemptLimits.used) out = this.attemptLimits.releaseAfter(this.currentContext()!, out);
-      } catch (error) {
-        this.finish(call, true, error);
-        continue;
-      }
       this.conclude(call, out);
     }
   }
@@ -287,7 +278,7 @@ export class WorkerRuntime {
 
   /** What a started call's method returned: a plain value settles it, a thenable once it settles. */
   private conclude(call: RunningCall, out: unknown): void {
-    if (out === null || (typeof out !== 'object' && typeof out !== 'function')) {
+    if (isPlainValue(out)) {
       this.finish(call, false, out);
       return;
     }
@@ -412,6 +403,11 @@ export class WorkerRuntime {
       for (const w of waiters) w();
     }
   }
+}
+
+/** A value that settles a call as it is: not an object or function, so it has no `then` to look at. */
+function isPlainValue(out: unknown): boolean {
+  return out === null || (typeof out !== 'object' && typeof out !== 'function');
 }
 
 function signalOf(call: RunningCall): AbortSignal {
