@@ -8,6 +8,7 @@
  * (see measureGroup).
  */
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { move } from '../src/index.js';
@@ -53,10 +54,39 @@ function roundTrips(name: string, bytes: number, trip: (data: Float64Array) => P
   };
 }
 
-/** Per contender: ms per round trip, the mean over every trip and the median trip. */
+/**
+ * Per contender: ms per round trip, the mean over every trip and the median trip; and how many
+ * major collections the caller's heap ran while the trips were timed (see {@link majorCollections}).
+ */
 interface TripTimes {
   mean: Record<string, number>;
   median: Record<string, number>;
+  majorGcs: number;
+}
+
+/**
+ * Start times of the caller's major (mark-compact) collections. A moved 64 MB buffer that arrives
+ * counts as 64 MB of outside memory, which is V8's limit above what the last mark-compact left: a
+ * process whose collection ran while its buffer was at the worker collects again on almost every
+ * trip (a mark-compact every few ms), one that ran with the buffer home seldom does. The count
+ * says which of the two a run of a size was in (docs/decisions/payload-gc-regimes.md).
+ */
+const majorStarts: number[] = [];
+function observeMajorCollections(): () => void {
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorStarts.push(entry.startTime);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => observer.disconnect();
+}
+
+/** Major collections that started between `from` and `to` (performance.now() times), once their entries are in. */
+async function majorCollections(from: number, to: number): Promise<number> {
+  // GC entries reach the observer in a later turn of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return majorStarts.filter((t) => t >= from && t <= to).length;
 }
 
 /**
@@ -74,6 +104,7 @@ interface TripTimes {
 async function interleaved(trippers: Tripper[], rounds: number, warmup: number): Promise<TripTimes> {
   for (const t of trippers) for (let i = 0; i < warmup; i++) await t.trip();
   const times = trippers.map((): number[] => []);
+  const started = performance.now();
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < trippers.length; k++) {
       const i = r % 2 === 0 ? k : trippers.length - 1 - k;
@@ -82,9 +113,11 @@ async function interleaved(trippers: Tripper[], rounds: number, warmup: number):
       times[i]!.push(performance.now() - t0);
     }
   }
+  const majorGcs = await majorCollections(started, performance.now());
   return {
     mean: Object.fromEntries(trippers.map((t, i) => [t.name, times[i]!.reduce((a, b) => a + b, 0) / times[i]!.length])),
     median: Object.fromEntries(trippers.map((t, i) => [t.name, median(times[i]!)])),
+    majorGcs,
   };
 }
 
@@ -98,6 +131,7 @@ type Size = (typeof SIZES)[number];
  */
 async function measureGroup(group: Group, sizes: Size[], reps: number, label = ''): Promise<TripTimes[]> {
   const out: TripTimes[] = [];
+  const stopObserving = observeMajorCollections();
   const stops: (() => Promise<unknown>)[] = [];
   const concurry = async () => {
     const w = Payload.options({ mode: group === 'process' ? 'process' : 'thread' }).init();
@@ -143,6 +177,7 @@ async function measureGroup(group: Group, sizes: Size[], reps: number, label = '
     }
   } finally {
     await Promise.all(stops.map((stop) => stop()));
+    stopObserving();
   }
   return out;
 }
@@ -160,6 +195,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
     /** Median ms per round trip: what the targets are judged on (see interleaved). */
     msPerCall: Object.assign({}, ...groups.map((g) => g[i]!.median)) as Record<string, number>,
     meanMsPerCall: Object.assign({}, ...groups.map((g) => g[i]!.mean)) as Record<string, number>,
+    /** Major collections of the caller's heap while this size's trips were timed, per group. */
+    majorGcs: { move: groups[0]![i]!.majorGcs, copy: groups[1]![i]!.majorGcs, process: groups[2]![i]!.majorGcs },
   }));
 
   printMachine();
@@ -171,6 +208,10 @@ export async function run({ quick = false }: SuiteOptions = {}) {
   };
   table('median trip, the targets', (r) => r.msPerCall);
   table('mean of every trip, informational', (r) => r.meanMsPerCall);
+  console.log(`\nmajor collections of the caller's heap while the trips were timed (a move group with dozens at 64 MB ran in V8's collecting regime: docs/decisions/payload-gc-regimes.md)`);
+  for (const group of ['move', 'copy', 'process'] as const) {
+    console.log(`${group} group`.padEnd(42) + rows.map((r) => String(r.majorGcs[group]).padStart(11)).join(''));
+  }
 
   const ratio = (row: (typeof rows)[number], a: string, b: string) => row.msPerCall[a]! / row.msPerCall[b]!;
   const list = (f: (row: (typeof rows)[number]) => number) => rows.map((r) => `${r.size} ${f(r).toFixed(2)}×`).join(', ');
