@@ -92,11 +92,10 @@ async function majorCollections(from: number, to: number): Promise<number> {
 /**
  * Median and mean ms per round trip, each trip timed on its own with the contenders taking turns
  * (the order flipping every round). The targets are judged on the median trip; the mean (total
- * time ÷ trips) is printed beside it. Neither is steady at 64 MB: a move's trips there are bimodal
- * — most take ~0.05–0.2 ms, one in five or so 1–9 ms, when V8 collects the caller's heap for the
- * 64 MB of outside memory each trip brings — and the median lands in the steep part between (the
- * same code measured 1.01× and 2.3× piscina's median minutes apart), while a 1 KB copy's mean
- * carries the odd collection pause of either side (docs/performance.md, payload). On this VM a 1 MB round trip runs at ~0.7 ms or at ~4–9 ms in phases that
+ * time ÷ trips) is printed beside it; a 1 KB copy's mean carries the odd collection pause of
+ * either side. Neither is steady for a 64 MB move: a process runs those trips in one of two
+ * garbage-collection regimes, which the major-collection count tells apart
+ * (docs/decisions/payload-gc-regimes.md). On this VM a 1 MB round trip runs at ~0.7 ms or at ~4–9 ms in phases that
  * last a hundred trips or more — for raw worker_threads' postMessage too (memory, not the pool) —
  * so contenders measured one block after the other landed in different phases: concurry's copy
  * measured 2.4–5.2 ms against piscina's 1.5–2.0 ms in runs where both took ~0.7 ms side by side.
