@@ -4,8 +4,8 @@
  * worker (a move is a copy there), vs piscina's clone and `Piscina.move()`, and raw worker_threads
  * postMessage as the copy floor. The worker writes one element and returns the buffer. Targets:
  * move ≤ 1.2× piscina move() at every size and ≤ 2 ms for 16 MB; copy ≤ piscina clone at every
- * size. Moves, copies and the process worker are each measured in a fresh process of their own
- * (see measureGroup).
+ * size. Copies and the process worker are each measured in a fresh process of their own, moves
+ * with each pool alone in 3 fresh processes (see measureGroup and MOVE_PROCESSES).
  */
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
@@ -90,6 +90,19 @@ async function majorCollections(from: number, to: number): Promise<number> {
 }
 
 /**
+ * Before any size is timed, every contender of a process makes this many 1 KB round trips, so the
+ * sizes measure each pool's steady state, as the latency suite does after its 5000 warm-up calls:
+ * V8 has compiled the call paths by then, and concurry's workers poll for messages only after
+ * their first 5000 (docs/decisions/polling-warmup.md). A quick run warms up as long: it times
+ * fewer trips, not a different phase.
+ */
+const WARMUP = { bytes: 1 << 10, trips: 6000 };
+
+async function warmUp(trippers: Tripper[], trips: number): Promise<void> {
+  for (let i = 0; i < trips; i++) for (const t of trippers) await t.trip();
+}
+
+/**
  * Median and mean ms per round trip, each trip timed on its own with the contenders taking turns
  * (the order flipping every round). The targets are judged on the median trip; the mean (total
  * time ÷ trips) is printed beside it; a 1 KB copy's mean carries the odd collection pause of
@@ -121,14 +134,26 @@ async function interleaved(trippers: Tripper[], rounds: number, warmup: number):
 }
 
 type Group = 'move' | 'copy' | 'process';
+/** The move group measures one pool per process (see {@link MOVE_PROCESSES}). */
+type MovingPool = 'concurry' | 'piscina';
+const MOVERS: Record<MovingPool, string> = { concurry: 'concurry thread move()', piscina: 'piscina move()' };
+/**
+ * Fresh processes per pool for the move group; each size's median process counts. Each pool is
+ * alone in its processes: a moved 64 MB buffer puts the caller's heap into one of two
+ * garbage-collection regimes, and two pools taking turns share one heap, so its regime was decided
+ * by both and its collection work landed on whichever trip was waiting — which measured where V8
+ * ran its collector rather than either pool (docs/decisions/payload-gc-regimes.md).
+ */
+const MOVE_PROCESSES = 3;
 type Size = (typeof SIZES)[number];
 
 /**
- * Measures one group of contenders at every size, in this process, each with its own worker. Moves
- * and copies run in separate processes: the hundreds of MB a copy leaves behind would otherwise
- * land as garbage-collection pauses on the moves measured next to it.
+ * Measures one group of contenders at every size, in this process, each with its own worker; for
+ * the move group only the pool named by `alone`. Moves and copies run in separate processes: the
+ * hundreds of MB a copy leaves behind would otherwise land as garbage-collection pauses on the
+ * moves measured next to it.
  */
-async function measureGroup(group: Group, sizes: Size[], reps: number, label = ''): Promise<TripTimes[]> {
+async function measureGroup(group: Group, sizes: Size[], reps: number, label = '', alone?: MovingPool): Promise<TripTimes[]> {
   const out: TripTimes[] = [];
   const stopObserving = observeMajorCollections();
   const stops: (() => Promise<unknown>)[] = [];
@@ -153,26 +178,26 @@ async function measureGroup(group: Group, sizes: Size[], reps: number, label = '
       });
   };
   try {
-    const ours = await concurry();
-    const theirs = group === 'process' ? undefined : piscina();
+    const ours = alone === 'piscina' ? undefined : await concurry();
+    const theirs = group === 'process' || alone === 'concurry' ? undefined : piscina();
     const rawTrip = group === 'copy' ? raw() : undefined;
-    for (const size of sizes) {
-      const contenders: Tripper[] =
-        group === 'move'
+    const contendersFor = (bytes: number): Tripper[] =>
+      group === 'move'
+        ? alone === 'concurry'
+          ? [roundTrips(MOVERS.concurry, bytes, (d) => ours!.echoMoved(move(d)).result())]
+          : [roundTrips(MOVERS.piscina, bytes, (d) => theirs!.run(Piscina.move(d), { name: 'echoMoved' }))]
+        : group === 'copy'
           ? [
-              roundTrips('concurry thread move()', size.bytes, (d) => ours.echoMoved(move(d)).result()),
-              roundTrips('piscina move()', size.bytes, (d) => theirs!.run(Piscina.move(d), { name: 'echoMoved' })),
+              roundTrips(`concurry thread copy${label}`, bytes, (d) => ours!.echo(d).result()),
+              roundTrips(`piscina clone${label}`, bytes, (d) => theirs!.run(d, { name: 'echo' })),
+              roundTrips(`raw worker_threads copy${label}`, bytes, rawTrip!),
             ]
-          : group === 'copy'
-            ? [
-                roundTrips(`concurry thread copy${label}`, size.bytes, (d) => ours.echo(d).result()),
-                roundTrips(`piscina clone${label}`, size.bytes, (d) => theirs!.run(d, { name: 'echo' })),
-                roundTrips(`raw worker_threads copy${label}`, size.bytes, rawTrip!),
-              ]
-            : [roundTrips('concurry process (copy)', size.bytes, (d) => ours.echo(d).result())];
+          : [roundTrips('concurry process (copy)', bytes, (d) => ours!.echo(d).result())];
+    await warmUp(contendersFor(WARMUP.bytes), WARMUP.trips);
+    for (const size of sizes) {
       // A move costs ~0.1 ms at any size: 10× the calls of a copy, so a sample outlasts one GC pause.
       const ops = group === 'move' ? Math.max(size.ops * 10, 50) : size.ops;
-      out.push(await interleaved(contenders, ops * reps, Math.max(1, ops / 5)));
+      out.push(await interleaved(contendersFor(size.bytes), ops * reps, Math.max(1, ops / 5)));
     }
   } finally {
     await Promise.all(stops.map((stop) => stop()));
@@ -184,32 +209,61 @@ async function measureGroup(group: Group, sizes: Size[], reps: number, label = '
 export async function run({ quick = false }: SuiteOptions = {}) {
   const reps = quick ? 2 : 5;
   const sizes = quick ? SIZES.slice(0, 3).map((s) => ({ ...s, ops: Math.max(2, s.ops / 10) })) : SIZES;
+  const moveRuns: Record<MovingPool, TripTimes[][]> = { concurry: [], piscina: [] };
+  for (let p = 0; p < (quick ? 1 : MOVE_PROCESSES); p++) {
+    for (const alone of ['concurry', 'piscina'] as const) {
+      moveRuns[alone].push(runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group: 'move', sizes, reps, alone }));
+    }
+  }
   const groups = [
-    ...(['move', 'copy', 'process'] as Group[]).map((group) => runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps })),
+    ...(['copy', 'process'] as Group[]).map((group) => runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group, sizes, reps })),
     runInChild<TripTimes[]>(import.meta.url, 'PAYLOAD_CHILD', { group: 'copy', sizes, reps, label: ONE_ARENA_LABEL }, ONE_ARENA),
   ];
-  const rows = sizes.map((size, i) => ({
-    size: size.label,
-    bytes: size.bytes,
-    /** Median ms per round trip: what the targets are judged on (see interleaved). */
-    msPerCall: Object.assign({}, ...groups.map((g) => g[i]!.median)) as Record<string, number>,
-    meanMsPerCall: Object.assign({}, ...groups.map((g) => g[i]!.mean)) as Record<string, number>,
-    /** Major collections of the caller's heap while this size's trips were timed, per group. */
-    majorGcs: { move: groups[0]![i]!.majorGcs, copy: groups[1]![i]!.majorGcs, process: groups[2]![i]!.majorGcs },
-  }));
+  /** One pool's move trips at size `i`: each process's, and the median process's. */
+  const movesAt = (alone: MovingPool, i: number) => {
+    const runs = moveRuns[alone].map((run) => run[i]!);
+    const name = MOVERS[alone];
+    return {
+      median: median(runs.map((r) => r.median[name]!)),
+      mean: median(runs.map((r) => r.mean[name]!)),
+      perProcess: runs.map((r) => r.median[name]!),
+      majorGcs: runs.map((r) => r.majorGcs),
+    };
+  };
+  const rows = sizes.map((size, i) => {
+    const moves = { concurry: movesAt('concurry', i), piscina: movesAt('piscina', i) };
+    return {
+      size: size.label,
+      bytes: size.bytes,
+      /** Median ms per round trip (a move: the median process's): what the targets are judged on (see interleaved). */
+      msPerCall: Object.assign({ [MOVERS.concurry]: moves.concurry.median, [MOVERS.piscina]: moves.piscina.median }, ...groups.map((g) => g[i]!.median)) as Record<string, number>,
+      meanMsPerCall: Object.assign({ [MOVERS.concurry]: moves.concurry.mean, [MOVERS.piscina]: moves.piscina.mean }, ...groups.map((g) => g[i]!.mean)) as Record<string, number>,
+      /** Each move process's median trip, per pool. */
+      movePerProcess: { concurry: moves.concurry.perProcess, piscina: moves.piscina.perProcess },
+      /** Major collections of the caller's heap while this size's trips were timed: per move process, and per copy group. */
+      majorGcs: { moveConcurry: moves.concurry.majorGcs, movePiscina: moves.piscina.majorGcs, copy: groups[0]![i]!.majorGcs, process: groups[1]![i]!.majorGcs },
+    };
+  });
 
   printMachine();
   const names = Object.keys(rows[0]!.msPerCall);
   const table = (title: string, pick: (row: (typeof rows)[number]) => Record<string, number>) => {
-    console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (${title}; contenders take turns)`);
+    console.log(`\npayload: Float64Array to one worker and back, one call at a time, ms per round trip (${title}; copies: contenders take turns; moves: each pool alone, median of its processes)`);
     console.log('contender'.padEnd(42) + rows.map((r) => r.size.padStart(11)).join(''));
     for (const n of names) console.log(n.padEnd(42) + rows.map((r) => pick(r)[n]!.toFixed(3).padStart(11)).join(''));
   };
   table('median trip, the targets', (r) => r.msPerCall);
   table('mean of every trip, informational', (r) => r.meanMsPerCall);
-  console.log(`\nmajor collections of the caller's heap while the trips were timed (a move group with dozens at 64 MB ran in V8's collecting regime: docs/decisions/payload-gc-regimes.md)`);
-  for (const group of ['move', 'copy', 'process'] as const) {
-    console.log(`${group} group`.padEnd(42) + rows.map((r) => String(r.majorGcs[group]).padStart(11)).join(''));
+  const perProcess = (values: number[], digits: number) => values.map((v) => v.toFixed(digits)).join(' ');
+  console.log(`\nmoves: each process's median trip, ms`);
+  for (const alone of ['concurry', 'piscina'] as const) {
+    console.log(MOVERS[alone].padEnd(42) + rows.map((r) => perProcess(r.movePerProcess[alone], 3).padStart(20)).join(''));
+  }
+  console.log(`\nmajor collections of the caller's heap while the trips were timed (dozens at 64 MB: V8's collecting regime, docs/decisions/payload-gc-regimes.md)`);
+  console.log(`${MOVERS.concurry}, each process`.padEnd(42) + rows.map((r) => perProcess(r.majorGcs.moveConcurry, 0).padStart(20)).join(''));
+  console.log(`${MOVERS.piscina}, each process`.padEnd(42) + rows.map((r) => perProcess(r.majorGcs.movePiscina, 0).padStart(20)).join(''));
+  for (const group of ['copy', 'process'] as const) {
+    console.log(`${group} group`.padEnd(42) + rows.map((r) => String(r.majorGcs[group]).padStart(20)).join(''));
   }
 
   const ratio = (row: (typeof rows)[number], a: string, b: string) => row.msPerCall[a]! / row.msPerCall[b]!;
@@ -240,8 +294,8 @@ export async function run({ quick = false }: SuiteOptions = {}) {
 }
 
 if (process.env.PAYLOAD_CHILD) {
-  const { group, sizes, reps, label } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number; label?: string };
-  console.log(JSON.stringify(await measureGroup(group, sizes, reps, label)));
+  const { group, sizes, reps, label, alone } = JSON.parse(process.env.PAYLOAD_CHILD) as { group: Group; sizes: Size[]; reps: number; label?: string; alone?: MovingPool };
+  console.log(JSON.stringify(await measureGroup(group, sizes, reps, label, alone)));
   process.exit(0);
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   await run({ quick: process.argv.includes('--quick') });
