@@ -3,10 +3,17 @@ import { checkDuration, checkOptionsArgument } from '../config/validate.js';
 import { clearLongTimeout, setLongTimeout } from '../util/long-timeout.js';
 import { primeFields, type FieldsToPrime } from '../util/field-shapes.js';
 
-type State = 0 | 1 | 2; // pending, fulfilled, rejected
+/**
+ * Below FULFILLED a future is pending; CANCELLING while its cancel() runs, so whichever path then
+ * rejects it (the transport may drop the call and reject it first) leaves it CANCELLED. A state,
+ * not a flag beside it: one field fewer per call.
+ */
+type State = 0 | 1 | 2 | 3 | 4;
 const PENDING = 0;
-const FULFILLED = 1;
-const REJECTED = 2;
+const CANCELLING = 1;
+const FULFILLED = 2;
+const REJECTED = 3;
+const CANCELLED = 4;
 
 /**
  * @internal Whoever waits on a future: an object, so a waiter can be one allocation, not three.
@@ -37,7 +44,6 @@ export class Future<T> implements PromiseLike<T> {
   private value: unknown;
   /** One listener, or listeners and their tags in turn: [listener, tag, listener, tag…]. */
   private listeners: (FutureListener<T> | number)[] | FutureListener<T> | undefined;
-  private wasCancelled = false;
   /** @internal Reaches whoever runs the call when it is cancelled; subclasses that run calls override it. */
   protected onCancel(): void {}
 
@@ -68,17 +74,17 @@ export class Future<T> implements PromiseLike<T> {
 
   /** True once the future has a value or an error. */
   get done(): boolean {
-    return this.state !== PENDING;
+    return this.state >= FULFILLED;
   }
 
   /** True when {@link cancel} succeeded. */
   get cancelled(): boolean {
-    return this.wasCancelled;
+    return this.state === CANCELLED;
   }
 
   /** @internal */
   resolve(value: T): void {
-    if (this.state !== PENDING) return;
+    if (this.state >= FULFILLED) return;
     const tag = this.value as number;
     this.state = FULFILLED;
     this.value = value;
@@ -87,9 +93,9 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal */
   reject(error: unknown): void {
-    if (this.state !== PENDING) return;
+    if (this.state >= FULFILLED) return;
     const tag = this.value as number;
-    this.state = REJECTED;
+    this.state = this.state === CANCELLING ? CANCELLED : REJECTED;
     this.value = error;
     this.flush(tag);
   }
@@ -104,14 +110,20 @@ export class Future<T> implements PromiseLike<T> {
 
   /**
    * Cancels the call: a queued call is dropped, a running one has its `AbortSignal` aborted.
-   * The future rejects with {@link CancelledError}. Returns false when the future was already done.
+   * The future rejects with {@link CancelledError}. Returns false when the future was already done
+   * (or completed while it was being cancelled).
    */
   cancel(): boolean {
     if (this.state !== PENDING) return false;
-    this.wasCancelled = true;
-    this.onCancel();
+    this.state = CANCELLING;
+    try {
+      this.onCancel();
+    } catch (error) {
+      if (this.state === CANCELLING) this.state = PENDING; // not cancelled after all
+      throw error;
+    }
     this.reject(new CancelledError('Call was cancelled'));
-    return true;
+    return this.cancelled;
   }
 
   then<R1 = T, R2 = never>(
@@ -136,7 +148,7 @@ export class Future<T> implements PromiseLike<T> {
   /** The value; rejects with the call's error, or {@link TimeoutError} after `timeout` ms. */
   result(options?: WaitOptions): Promise<T> {
     const timeout = checkDuration('result({ timeout })', checkOptionsArgument('result()', options).timeout);
-    if (timeout === undefined || this.state !== PENDING) return this.then();
+    if (timeout === undefined || this.state >= FULFILLED) return this.then();
     return new Promise<T>((resolve, reject) => {
       const timer = setLongTimeout(
         () => reject(new TimeoutError(`Future did not complete within ${timeout} ms`)),
@@ -165,7 +177,7 @@ export class Future<T> implements PromiseLike<T> {
     return this.result(options).then(
       () => undefined,
       (e: unknown) => {
-        if ((e instanceof TimeoutError && this.state === PENDING) || this.wasCancelled) throw e;
+        if ((e instanceof TimeoutError && this.state < FULFILLED) || this.state === CANCELLED) throw e;
         return e;
       },
     );
@@ -180,7 +192,7 @@ export class Future<T> implements PromiseLike<T> {
   listen(l: FutureListener<T>, tag = 0): void {
     // `value` holds T once fulfilled (and the error once rejected): one field, so one cast.
     if (this.state === FULFILLED) return l.onValue(this.value as T, tag);
-    if (this.state === REJECTED) return l.onError(this.value, tag);
+    if (this.state >= REJECTED) return l.onError(this.value, tag);
     // The one listener's tag waits in `value`, unused until the future settles: no field for it.
     if (this.listeners === undefined) {
       this.listeners = l;
@@ -208,7 +220,7 @@ export class Future<T> implements PromiseLike<T> {
  * @internal The fields a future rewrites when it settles (or is cancelled): a subclass whose
  * instances are made per call primes them on its own throwaway (see util/field-shapes.ts).
  */
-export const FUTURE_SETTLING_FIELDS = { any: ['value', 'listeners', 'wasCancelled'], smallIntegers: ['state'] } as const satisfies FieldsToPrime;
+export const FUTURE_SETTLING_FIELDS = { any: ['value', 'listeners'], smallIntegers: ['state'] } as const satisfies FieldsToPrime;
 
 primeFields(new Future(), FUTURE_SETTLING_FIELDS);
 

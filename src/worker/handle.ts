@@ -39,6 +39,8 @@ interface MethodCounters extends Omit<MethodStats, 'latencyMs'> {
   latency: LatencyRecorder;
   /** The handle whose method these count: a call reaches it through here (one field fewer per call). */
   core: HandleCore;
+  /** The method these count: a call's name is read from here (one field fewer per call). */
+  method: string;
 }
 
 /** What `handle.stats()` returns. */
@@ -90,12 +92,15 @@ class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
   /** The future doubles as the call sent to the transport: one object per call, not two. */
   constructor(
     readonly id: number,
-    readonly method: string,
     public args: unknown[],
     readonly stats: MethodCounters,
   ) {
     super();
     this.startedAt = stats.latency.sampleNext() ? performance.now() : undefined;
+  }
+
+  get method(): string {
+    return this.stats.method;
   }
 
   private recordLatency(): void {
@@ -134,7 +139,7 @@ class CallFuture extends Future<unknown> implements GuardTarget, TransportCall {
 // Primed when the module loads (see util/field-shapes.ts): the fields a call rewrites once it is
 // sent (pool entry, guard record) or settled (arguments let go, both cleared), and the latency
 // sample's start, which is a fraction for the first 2 048 calls and mostly undefined after.
-primeFields(new CallFuture(0, '', [], emptyStats(undefined as never)), {
+primeFields(new CallFuture(0, [], emptyStats(undefined as never, '')), {
   any: [...FUTURE_SETTLING_FIELDS.any, 'args', 'guarded', 'poolEntry', 'startedAt'],
   smallIntegers: FUTURE_SETTLING_FIELDS.smallIntegers,
 });
@@ -167,7 +172,7 @@ export class HandleCore {
     private readonly unwrapFutures: boolean,
     private readonly stopTimeout: number,
   ) {
-    for (const name of methodNames) this.methodStats.set(name, emptyStats(this));
+    for (const name of methodNames) this.methodStats.set(name, emptyStats(this, name));
   }
 
   /** @internal installs the resilience layer (before any call). */
@@ -186,7 +191,7 @@ export class HandleCore {
     const stats = this.methodStats.get(method);
     if (!stats) throw unknownMethod(this.className, method, [...this.methodNames]);
     stats.calls++;
-    const future = new CallFuture(this.nextId++, method, args, stats);
+    const future = new CallFuture(this.nextId++, args, stats);
     this.pending.add(future);
     if (this.held.length === 0 && !(this.unwrapFutures && argsNeedUnwrapping(args))) {
       this.dispatch(future);
@@ -324,7 +329,7 @@ export class HandleCore {
   }
 }
 
-function emptyStats(core: HandleCore): MethodCounters {
+function emptyStats(core: HandleCore, method: string): MethodCounters {
   const counters = {
     calls: 0,
     attempts: 0,
@@ -342,7 +347,7 @@ function emptyStats(core: HandleCore): MethodCounters {
     latency: new LatencyRecorder(),
   };
   // Not enumerable: stats() spreads the counters into what users see.
-  return Object.defineProperty(counters, 'core', { value: core }) as MethodCounters;
+  return Object.defineProperties(counters, { core: { value: core }, method: { value: method } }) as MethodCounters;
 }
 
 const NO_CIRCUIT: CircuitView = { state: 'closed', stateOf: () => 'closed', snapshot: () => [] };
