@@ -114,7 +114,7 @@ async function warmUp(trippers: Tripper[], trips: number): Promise<void> {
  * measured 2.4–5.2 ms against piscina's 1.5–2.0 ms in runs where both took ~0.7 ms side by side.
  */
 async function interleaved(trippers: Tripper[], rounds: number, warmup: number): Promise<TripTimes> {
-  for (const t of trippers) for (let i = 0; i < warmup; i++) await t.trip();
+  await warmUp(trippers, warmup);
   const times = trippers.map((): number[] => []);
   const started = performance.now();
   for (let r = 0; r < rounds; r++) {
@@ -181,6 +181,7 @@ async function measureGroup(group: Group, sizes: Size[], reps: number, label = '
     const ours = alone === 'piscina' ? undefined : await concurry();
     const theirs = group === 'process' || alone === 'concurry' ? undefined : piscina();
     const rawTrip = group === 'copy' ? raw() : undefined;
+    if (group === 'move' && !alone) throw new Error('the move group measures one pool per process: name it in `alone`');
     const contendersFor = (bytes: number): Tripper[] =>
       group === 'move'
         ? alone === 'concurry'
